@@ -57,9 +57,7 @@ class ApproverCheck:
     why: str
 
 
-def check_approver(
-    approver: str, role: str, requester: str, holders: set[str]
-) -> ApproverCheck:
+def check_approver(approver: str, role: str, requester: str, holders: set[str]) -> ApproverCheck:
     """Only holders of the role may decide, and never on a request they made themselves."""
     who = approver.strip().lower()
     if who == requester.strip().lower():

@@ -37,7 +37,8 @@ def prorata_refund(account: Account, closure_on: date) -> Decimal:
         return money(0)
     start, end = current_period(account, closure_on)
     total = (end - start).days
-    unused = max(0, (end - closure_on).days)
+    # Never refund more than was prepaid (closure before the contract starts).
+    unused = min(total, max(0, (end - closure_on).days))
     return money(Decimal(str(account.prepaid_amount)) * unused / total)
 
 
@@ -91,8 +92,10 @@ def final_invoice(
     lines = []
     if outstanding_balance:
         lines.append(InvoiceLine("Outstanding balance", money(outstanding_balance)))
-    refund = money(refund_override) if refund_override is not None else prorata_refund(
-        account, closure_on
+    refund = (
+        money(refund_override)
+        if refund_override is not None
+        else prorata_refund(account, closure_on)
     )
     if refund:
         last = end - timedelta(days=1)

@@ -77,6 +77,9 @@ def plan_timeline(
     default_closure = day(confirmed_on, t.closure_day)
     notice_end = confirmed_on + timedelta(days=account.notice_period_days)
     closure = wished_date or default_closure
+    if wished_date is None and closure > account.contract_end:
+        closure = max(account.contract_end, confirmed_on)
+        notes.append(f"default closure moved to the contract end {account.contract_end}")
 
     if closure < confirmed_on:
         raise PlanError(f"closure date {closure} is in the past (confirmed {confirmed_on})")

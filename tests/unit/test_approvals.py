@@ -18,7 +18,11 @@ def roles(routes: list[Route]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("arr", "expected"),
-    [(99_999.99, []), (100_000, [Route("manager", ("high_value",))]), (1_000_000, [Route("manager", ("high_value",))])],
+    [
+        (99_999.99, []),
+        (100_000, [Route("manager", ("high_value",))]),
+        (1_000_000, [Route("manager", ("high_value",))]),
+    ],
 )
 def test_manager_for_high_value(arr, expected):
     assert route_approvals(ApprovalNeeds(arr=arr), POLICY) == expected
@@ -132,4 +136,6 @@ def test_holder_allowed(approver, role):
 def test_holders_are_case_insensitive():
     policy = make_policy(approvals=ApprovalPolicy(roles={"manager": ["Boss@Example.COM"]}))
     assert policy.holders("manager") == {"boss@example.com"}
-    assert check_approver("boss@example.com", "manager", "x@example.com", policy.holders("manager")).allowed
+    assert check_approver(
+        "boss@example.com", "manager", "x@example.com", policy.holders("manager")
+    ).allowed

@@ -102,14 +102,14 @@ def test_attempt_addressable_reason_not_for_other_categories(category):
 
 
 def test_addressable_reasons_are_exactly_the_playbook_list():
-    assert ADDRESSABLE_REASONS == {
+    assert {
         ReasonCategory.product_gap,
         ReasonCategory.misunderstanding,
         ReasonCategory.outcome,
         ReasonCategory.expectation,
         ReasonCategory.experience,
         ReasonCategory.cost,
-    }
+    } == ADDRESSABLE_REASONS
 
 
 @pytest.mark.parametrize(
@@ -177,9 +177,7 @@ def test_accept_structural_churn(category):
     assert decision.attempt is False
 
 
-@pytest.mark.parametrize(
-    "category", [ReasonCategory.downsizing, ReasonCategory.policy_change]
-)
+@pytest.mark.parametrize("category", [ReasonCategory.downsizing, ReasonCategory.policy_change])
 def test_accept_structural_churn_not_for_downsizing_or_policy_change(category):
     # §3 names only closure, acquisition and bankruptcy.
     criteria = accept_criteria(make_account(), make_request(), make_reason(category), POLICY)
@@ -203,9 +201,7 @@ def test_accept_competitor_contract_signed_needs_competitor_reason():
 
 
 def test_accept_firm_decision():
-    decision = decide(
-        make_account(expansion_potential=True), make_request(firm_decision=True)
-    )
+    decision = decide(make_account(expansion_potential=True), make_request(firm_decision=True))
     assert decision.accept_criteria == ("firm_decision",)
     assert decision.attempt is False
     assert decision.why == "accept without save attempt: firm_decision"
@@ -252,9 +248,7 @@ def test_reference_only_account_gets_one_conversation():
     assert max_conversations(make_account(reference=True), POLICY) == 1
 
 
-@pytest.mark.parametrize(
-    ("strategic", "held"), [(False, 0), (True, 0), (True, 1)]
-)
+@pytest.mark.parametrize(("strategic", "held"), [(False, 0), (True, 0), (True, 1)])
 def test_decline_ends_attempt(strategic, held):
     account = make_account(strategic=strategic)
     assert may_hold_another_conversation(held, False, account, POLICY) is True

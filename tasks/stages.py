@@ -1,0 +1,298 @@
+"""Stages after the plan (§5–§10): knowledge transfer, the scheduled later stages, close-out.
+
+Later stages are scheduled deployment runs (visible as upcoming in the UI) with idempotency
+keys, and their due times are kept in our database so the daily sweeper can run any missed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from prefect import task
+from sqlalchemy import select
+
+from offboarding.billing import final_invoice
+from offboarding.cases import audit, get_account, get_case, record_step, set_status, step_result
+from offboarding.documents import invoice_pdf
+from offboarding.domain import CaseStatus, Reason
+from offboarding.settings import get_settings
+from offboarding.storage.db import as_utc, utcnow
+from offboarding.storage.models import InvoiceRow, StageRow, StepRow
+from offboarding.winback import winback_tag
+from tasks.common import RETRYING, chaos_hold, db
+from tasks.messaging import send_message
+
+FLOW = "offboarding-flow"
+STAGES = ("access_reduction", "closure", "deactivation", "purge")
+SYSTEMS = ("admin_portal", "crm", "support_tools", "chat_channels", "mail_groups")
+
+
+@task(name="knowledge-transfer", **RETRYING)
+def knowledge_transfer(case_id: str, needed: bool) -> dict[str, Any]:
+    """§5 days 4–7, only if needed: offer a walkthrough of workflows and configuration."""
+    with db() as s:
+        done = step_result(s, case_id, "knowledge_transfer")
+        if done is not None:
+            return done
+    chaos_hold("knowledge_transfer")
+    sent = send_message.fn(case_id, "knowledge_transfer_offer") if needed else None
+    result = {"needed": needed, "offer": sent["location"] if sent else None}
+    with db() as s:
+        record_step(s, case_id, "knowledge_transfer", result)
+    return result
+
+
+def due_times(plan: dict[str, str], base, day_seconds: float) -> dict[str, Any]:  # noqa: ANN001
+    """Calendar days of the plan mapped onto wall-clock time with the configured day length."""
+    confirmed = date.fromisoformat(plan["confirmed_on"])
+    keys = {
+        "access_reduction": "access_reduction_on",
+        "closure": "closure_on",
+        "deactivation": "deactivation_on",
+        "purge": "purge_on",
+    }
+    return {
+        stage: base
+        + timedelta(seconds=(date.fromisoformat(plan[k]) - confirmed).days * day_seconds)
+        for stage, k in keys.items()
+    }
+
+
+@task(name="schedule-stages", **RETRYING)
+def schedule_stages(case_id: str) -> dict[str, str]:
+    """Create (once) a scheduled run per later stage; the same key returns the same run."""
+    from prefect.deployments import run_deployment
+
+    from deployments.names import STAGE
+
+    settings = get_settings()
+    with db() as s:
+        case = get_case(s, case_id)
+        plan_step = s.scalar(
+            select(StepRow).where(StepRow.case_id == case_id, StepRow.step == "plan")
+        )
+        dues = due_times(case.plan, as_utc(plan_step.done_at), settings.day_seconds)
+        for stage, due in dues.items():
+            row = s.scalar(
+                select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == stage)
+            )
+            if row is None:
+                s.add(StageRow(case_id=case_id, stage=stage, due_at=due, status="scheduled"))
+        account_id = case.account_id
+    out = {}
+    for stage, due in dues.items():
+        run = run_deployment(
+            STAGE,
+            parameters={"case_id": case_id, "stage": stage},
+            scheduled_time=due,
+            timeout=0,
+            as_subflow=False,
+            idempotency_key=f"{case_id}-{stage}",
+            flow_run_name=f"{account_id}-{case_id}-{stage}",
+            tags=[f"case:{case_id}", f"account:{account_id}", f"stage:{stage}"],
+        )
+        out[stage] = due.isoformat()
+        with db() as s:
+            row = s.scalar(
+                select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == stage)
+            )
+            row.flow_run_id = str(run.id)
+    with db() as s:
+        if step_result(s, case_id, "stages_scheduled") is None:
+            record_step(s, case_id, "stages_scheduled", out)
+    return out
+
+
+def _stage_done(s, case_id: str, stage: str) -> None:  # noqa: ANN001
+    row = s.scalar(select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == stage))
+    if row is not None and row.status != "done":
+        row.status, row.done_at = "done", utcnow()
+
+
+@task(name="access-reduction", **RETRYING)
+def access_reduction(case_id: str) -> dict[str, Any]:
+    """§5 day 8: reduce permissions step by step; access stays active until closure."""
+    with db() as s:
+        done = step_result(s, case_id, "access_reduction")
+        if done is None:
+            case = get_case(s, case_id)
+            done = {
+                "admin_write": "revoked",
+                "read_and_export": "active",
+                "active_until": case.plan["closure_on"],
+            }
+            record_step(s, case_id, "access_reduction", done)
+    send_message.fn(case_id, "access_change_notice")
+    with db() as s:
+        _stage_done(s, case_id, "access_reduction")
+    return done
+
+
+@task(name="final-billing", **RETRYING)
+def final_billing(case_id: str) -> dict[str, Any]:
+    """§7: one final invoice per case; pro-rata refund of prepaid time, nothing after closure."""
+    with db() as s:
+        row = s.get(InvoiceRow, case_id)
+        if row is not None:
+            return row.data
+        case = get_case(s, case_id)
+        account = get_account(s, case.account_id)
+        plan = step_result(s, case_id, "plan") or {}
+        refund = plan.get("refund_amount")
+        invoice = final_invoice(
+            account, date.fromisoformat(case.plan["closure_on"]), refund_override=refund
+        )
+        data = invoice.to_dict()
+        s.add(
+            InvoiceRow(
+                case_id=case_id,
+                issued_on=invoice.issued_on,
+                total=str(invoice.total),
+                refund_due=str(invoice.refund_due),
+                data=data,
+            )
+        )
+        audit(
+            s,
+            case_id,
+            "billing",
+            "final_invoice",
+            f"total {invoice.total}",
+            data={"refund_due": str(invoice.refund_due)},
+        )
+        return data
+
+
+@task(name="close-account", **RETRYING)
+def close_account(case_id: str) -> dict[str, Any]:
+    with db() as s:
+        case = get_case(s, case_id)
+        if case.status != CaseStatus.closed:
+            case.closed_on = date.fromisoformat(case.plan["closure_on"])
+            set_status(s, case, CaseStatus.closed, FLOW, "final invoice issued; account closed")
+            case.completed_at = case.completed_at or utcnow()
+        return {"closed_on": case.plan["closure_on"]}
+
+
+@task(name="closure-communications", **RETRYING)
+def closure_communications(case_id: str) -> list[dict[str, Any]]:
+    """§8–§9: survey invitation, closure confirmation with the invoice, executive note."""
+    with db() as s:
+        case = get_case(s, case_id)
+        account = get_account(s, case.account_id)
+        inv = s.get(InvoiceRow, case_id)
+        from offboarding.billing import FinalInvoice, InvoiceLine
+
+        invoice = FinalInvoice(
+            inv.data["account_id"],
+            inv.data["currency"],
+            date.fromisoformat(inv.data["issued_on"]),
+            date.fromisoformat(inv.data["closure_on"]),
+            tuple(InvoiceLine(x["description"], Decimal(x["amount"])) for x in inv.data["lines"]),
+        )
+    pdf = invoice_pdf(invoice, account.name)
+    sent = [send_message.fn(case_id, "exit_survey_invitation")]
+    chaos_hold("closure_confirmation")
+    sent.append(
+        send_message.fn(
+            case_id,
+            "closure_confirmation",
+            extra={"attachments": [(f"final-invoice-{case_id}.pdf", pdf, "application/pdf")]},
+        )
+    )
+    if account.strategic:
+        sent.append(send_message.fn(case_id, "executive_note"))
+    return sent
+
+
+@task(name="internal-closeout", **RETRYING)
+def internal_closeout(case_id: str) -> dict[str, Any]:
+    """§10: CRM churned with reason tags, ARR closed, team told, learnings, win-back tag."""
+    with db() as s:
+        done = step_result(s, case_id, "internal_closeout")
+        if done is None:
+            case = get_case(s, case_id)
+            account = get_account(s, case.account_id)
+            reason = Reason.model_validate(case.reason)
+            policy = get_settings().policy()
+            candidate, remind, why = winback_tag(account, reason, case.closed_on, policy)
+            case.winback_candidate, case.winback_remind_on = candidate, remind
+            done = {
+                "crm": {
+                    "status": "churned",
+                    "reason_tags": [str(reason.category)]
+                    + ([f"competitor:{reason.competitor_name}"] if reason.competitor_name else [])
+                    + ([f"gap:{reason.product_gap}"] if reason.product_gap else []),
+                    "removed_from_active": True,
+                    "forecast_updated": True,
+                },
+                "revenue": {
+                    "arr_closed": account.arr,
+                    "mrr_closed": round(account.arr / 12, 2),
+                    "currency": account.currency,
+                },
+                "learnings": {
+                    "preventable": reason.preventable,
+                    "missed_warning_signs": reason.missed_warning_signs,
+                },
+                "winback": {
+                    "candidate": candidate,
+                    "remind_on": remind.isoformat() if remind else None,
+                    "why": why,
+                },
+            }
+            record_step(s, case_id, "internal_closeout", done)
+    send_message.fn(
+        case_id,
+        "internal_churn_notification",
+        extra={
+            "winback_candidate": done["winback"]["candidate"],
+            "winback_remind_on": done["winback"]["remind_on"],
+        },
+    )
+    with db() as s:
+        _stage_done(s, case_id, "closure")
+    return done
+
+
+@task(name="deactivation", **RETRYING)
+def deactivation(case_id: str) -> dict[str, Any]:
+    """§10: revoke access everywhere."""
+    with db() as s:
+        done = step_result(s, case_id, "deactivation")
+        if done is None:
+            done = {system: "revoked" for system in SYSTEMS}
+            record_step(s, case_id, "deactivation", done)
+        _stage_done(s, case_id, "deactivation")
+    return done
+
+
+@task(name="purge", **RETRYING)
+def purge(case_id: str) -> dict[str, Any]:
+    """§6 retention end: delete the account's export objects, unless a legal hold is set."""
+    from tasks.export import store
+
+    with db() as s:
+        case = get_case(s, case_id)
+        done = step_result(s, case_id, "purge")
+        if done is not None:
+            return done
+        if case.legal_hold:
+            audit(s, case_id, FLOW, "purge_refused", "legal hold", "a legal hold is set")
+            return {"purged": False, "why": "legal hold"}
+        account_id = case.account_id
+    st = store()
+    prefix = st.key("exports", account_id) + "/"
+    deleted = st.delete_prefix(prefix)
+    remaining = st.list_keys(prefix)
+    if remaining:
+        raise RuntimeError(f"purge left {len(remaining)} objects under {prefix}")
+    with db() as s:
+        case = get_case(s, case_id)
+        done = {"purged": True, "objects_deleted": len(deleted), "prefix": prefix}
+        record_step(s, case_id, "purge", done)
+        set_status(s, case, CaseStatus.purged, FLOW, "retention ended; data deleted")
+        _stage_done(s, case_id, "purge")
+    return done

@@ -1,0 +1,157 @@
+"""The daily sweeper's work: nothing falls through the cracks (escalations, missed stages,
+runs orphaned by a killed worker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from prefect import task
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
+from prefect.exceptions import ObjectNotFound
+from prefect.states import Scheduled
+from sqlalchemy import select
+
+from offboarding.cases import audit, get_case
+from offboarding.domain import OPEN_STATUSES
+from offboarding.storage.db import as_utc, utcnow
+from offboarding.storage.models import CaseRow, StageRow
+from tasks.case_steps import notify_escalation
+from tasks.common import RETRYING, db
+
+SWEEPER = "daily-sweeper"
+#: A RUNNING run with no event (heartbeat or state) for this long is orphaned.
+ORPHAN_AFTER_SECONDS = 100
+DEAD_STATES = {StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
+
+
+@task(name="escalate-if-still-waiting", **RETRYING)
+def escalate_if_still_waiting(case_id: str, input_key: str) -> dict[str, Any]:
+    with db() as s:
+        case = get_case(s, case_id)
+        waiting = case.waiting_for == input_key and case.decision_due is not None
+        overdue = waiting and as_utc(case.decision_due) <= utcnow()
+    if not overdue:
+        return {"escalated": False, "why": "decided or not yet due"}
+    notify_escalation.fn(case_id, input_key, f"no decision on {input_key} in time")
+    return {"escalated": True}
+
+
+@task(name="escalate-overdue", **RETRYING)
+def escalate_overdue() -> list[str]:
+    """Backstop for a lost escalation run: every wait past its deadline escalates."""
+    with db() as s:
+        rows = s.scalars(select(CaseRow).where(CaseRow.waiting_for.is_not(None))).all()
+        overdue = [
+            (r.case_id, r.waiting_for)
+            for r in rows
+            if r.decision_due and as_utc(r.decision_due) <= utcnow()
+        ]
+    for case_id, key in overdue:
+        notify_escalation.fn(case_id, key, f"no decision on {key} in time")
+    return [c for c, _ in overdue]
+
+
+def _run_state(client, run_id: str | None):  # noqa: ANN001, ANN202
+    if not run_id:
+        return None
+    try:
+        return client.read_flow_run(UUID(run_id))
+    except ObjectNotFound:
+        return None
+
+
+@task(name="run-missed-stages", **RETRYING)
+def run_missed_stages() -> list[str]:
+    """Stages due and not done whose scheduled run is gone or dead run now, in this sweep."""
+    from flows.stage_flow import stage_flow
+
+    with db() as s:
+        due = s.scalars(
+            select(StageRow).where(StageRow.status != "done", StageRow.due_at <= utcnow())
+        ).all()
+        candidates = [(r.case_id, r.stage, r.flow_run_id) for r in due]
+    missed = []
+    with get_client(sync_client=True) as client:
+        for case_id, stage, run_id in candidates:
+            run = _run_state(client, run_id)
+            if (
+                run is None
+                or run.state_type in DEAD_STATES
+                or run.state_type == StateType.COMPLETED
+            ):
+                missed.append((case_id, stage))
+    done = []
+    for case_id, stage in missed:
+        with db() as s:
+            audit(s, case_id, SWEEPER, "stage_missed", stage, "due and not done; running now")
+        stage_flow(case_id=case_id, stage=stage)
+        done.append(f"{case_id}:{stage}")
+    return done
+
+
+def _last_event_age(client, run_id: UUID, since_seconds: float) -> bool:  # noqa: ANN001
+    """True when the run emitted any event (heartbeat, state change) in the window."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client as get_async_client
+
+    async def _read() -> int:
+        async with get_async_client() as ac:
+            page = await ac.read_events(
+                filter=EventFilter(
+                    occurred=EventOccurredFilter(since=utcnow() - timedelta(seconds=since_seconds)),
+                    resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"]),
+                ),
+                limit=1,
+            )
+            return len(page.events)
+
+    return asyncio.run(_read()) > 0
+
+
+@task(name="recover-orphaned-runs", **RETRYING)
+def recover_orphaned_runs(orphan_after_seconds: float = ORPHAN_AFTER_SECONDS) -> list[str]:
+    """A killed worker leaves its run RUNNING forever; reschedule it so a live worker
+    resumes the case. Every stage is idempotent, so nothing is repeated."""
+    with db() as s:
+        runs = {
+            r.flow_run_id: r.case_id
+            for r in s.scalars(
+                select(CaseRow).where(CaseRow.status.in_([str(x) for x in OPEN_STATUSES]))
+            ).all()
+            if r.flow_run_id
+        }
+        runs.update(
+            {
+                r.flow_run_id: r.case_id
+                for r in s.scalars(select(StageRow).where(StageRow.status != "done")).all()
+                if r.flow_run_id
+            }
+        )
+    recovered = []
+    with get_client(sync_client=True) as client:
+        for run_id, case_id in runs.items():
+            run = _run_state(client, run_id)
+            if run is None or run.state_type != StateType.RUNNING:
+                continue
+            started = run.start_time or run.state.timestamp
+            if (utcnow() - started).total_seconds() < orphan_after_seconds:
+                continue
+            if _last_event_age(client, run.id, orphan_after_seconds):
+                continue
+            client.set_flow_run_state(run.id, Scheduled(), force=True)
+            with db() as s:
+                audit(
+                    s,
+                    case_id,
+                    SWEEPER,
+                    "run_recovered",
+                    str(run.id),
+                    f"RUNNING with no heartbeat for {orphan_after_seconds:.0f}s; rescheduled",
+                )
+            recovered.append(str(run.id))
+    return recovered
