@@ -43,6 +43,8 @@ def ask(
         value = suspend_flow_run(
             wait_for_input=model.with_initial_data(description=prompt), key=key
         )
+        if role is not None:
+            record_kwargs["role"] = role
         verdict = record(case_id, key, value=value.model_dump(mode="json"), **record_kwargs)
         if verdict["accepted"]:
             return verdict

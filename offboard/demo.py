@@ -220,6 +220,25 @@ def run_script(sc: Script, timeout: float) -> dict[str, Any]:
     }
 
 
+def path_taken(case_id: str) -> str:
+    """The case's path, read back from the record: decisions, then the stages it went through."""
+    from offboard.service import case_view
+
+    v = case_view(case_id)
+    path = ["acknowledged"] if v["acknowledged_at"] else []
+    for d in v["decisions"]:
+        label = d["kind"].replace("_outcome", "") if d["kind"] != "approval" else d["role"]
+        path.append(f"{label}: {d['decision'] if d['accepted'] else 'refused'}")
+    if v["save_decision"] and not v["save_decision"]["attempt"]:
+        path.append("no save attempt")
+    path += [
+        f"{x['stage']}"
+        for x in sorted(v["stages"], key=lambda x: x["due_at"])
+        if x["status"] == "done"
+    ]
+    return " → ".join(path)
+
+
 def run_demo(
     state_dir: Path, day_seconds: float, port: int | None, console: Console, as_json: bool
 ) -> list[dict[str, Any]]:

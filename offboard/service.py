@@ -219,14 +219,45 @@ def wait_for_decision(case_id: str, key: str, timeout: float) -> dict[str, Any]:
     return {"case_id": case_id, "input_key": key, "resumed": True, "recorded": False}
 
 
-def wait_for(case_id: str, predicate, timeout: float = 120, poll: float = 0.5) -> CaseRow:  # noqa: ANN001
-    """Poll the case until predicate(case) holds; the demo and tests use it."""
+def failed_runs(case_id: str) -> list[str]:
+    """Runs of this case (main and stages) that ended Failed or Crashed."""
+    from prefect.client.orchestration import get_client
+
+    with _session() as s:
+        case = get_case(s, case_id)
+        ids = [case.flow_run_id] + [
+            r.flow_run_id for r in s.scalars(select(StageRow).where(StageRow.case_id == case_id))
+        ]
+    bad = []
+    with get_client(sync_client=True) as client:
+        for run_id in filter(None, ids):
+            run = client.read_flow_run(UUID(run_id))
+            if run.state and (run.state.is_failed() or run.state.is_crashed()):
+                bad.append(f"{run.name}: {run.state.message}")
+    return bad
+
+
+def wait_for(
+    case_id: str,
+    predicate,
+    timeout: float = 120,
+    poll: float = 0.5,
+    fail_fast: bool = True,  # noqa: ANN001
+) -> CaseRow:
+    """Poll the case until predicate(case) holds; the demo and tests use it.
+
+    With fail_fast, a failed or crashed run of the case raises at once instead of timing out.
+    """
     deadline = time.monotonic() + timeout
+    checks = 0
     while True:
         with _session() as s:
             case = get_case(s, case_id)
             if predicate(case):
                 return case
+        checks += 1
+        if fail_fast and checks % 10 == 0 and (bad := failed_runs(case_id)):
+            raise RuntimeError(f"case {case_id}: run failed: {bad[0]}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"case {case_id} still {case.status} (waiting {case.waiting_for})")
         time.sleep(poll)

@@ -22,7 +22,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsInt
 from urllib.parse import urlencode
 
 import boto3
@@ -107,8 +107,10 @@ def _iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[bytes]:
     for chunk in chunks:
         buf += chunk
         while len(buf) >= part_size:
-            yield bytes(buf[:part_size])
+            with memoryview(buf) as view:  # one copy out, not two (a slice would copy too)
+                part = bytes(view[:part_size])
             del buf[:part_size]
+            yield part
     if buf:
         yield bytes(buf)
 
@@ -274,8 +276,12 @@ class ObjectStore:
         except ClientError as exc:
             # A retried Complete whose first attempt succeeded but whose answer was lost
             head = self.head(key) if _code(exc) == "NoSuchUpload" else None
-            done = head and head["bytes"] == size and head["etag"].endswith(f"-{len(parts)}")
-            if not done:
+            completed = (
+                head is not None
+                and head["bytes"] == size
+                and head["etag"].endswith(f"-{len(parts)}")
+            )
+            if not completed:
                 raise
 
     def _abort(self, key: str, upload_id: str) -> None:
@@ -293,14 +299,15 @@ class ObjectStore:
         chunks: Iterable[bytes],
         content_type: str,
         part_size: int = DEFAULT_PART_SIZE,
-        rows: int | Callable[[], int] | None = None,
+        rows: SupportsInt | None = None,
     ) -> ObjectRecord:
         """Upload a byte stream of unknown length with memory bounded by `part_size`.
 
         SHA-256 and size are computed on the fly. A stream shorter than one part goes up as a
         single PutObject. On any exception (in the stream or in S3) the multipart upload is
-        aborted, so no orphan parts are left, and the exception propagates. `rows` may be a
-        callable read after the stream is exhausted (e.g. a row counter fed by the writer).
+        aborted, so no orphan parts are left, and the exception propagates. `rows` is read with
+        `int()` only after the stream is exhausted, so it may be a counter fed by the stream
+        (`table_writers.RowCounter`).
         """
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be >= {MIN_PART_SIZE} (S3 minimum)")
@@ -350,8 +357,8 @@ class ObjectStore:
         return record
 
 
-def _rows(rows: int | Callable[[], int] | None) -> int | None:
-    return rows() if callable(rows) else rows
+def _rows(rows: SupportsInt | None) -> int | None:
+    return None if rows is None else int(rows)
 
 
 def existing_record(store: ObjectStore, key: str) -> ObjectRecord | None:

@@ -55,11 +55,11 @@ def find_weed() -> str:
 class SeaweedS3:
     """One SeaweedFS process (master + volume + filer + S3 gateway) on loopback ports.
 
-    Any access key works: no identities are configured, so keep it on 127.0.0.1 only.
+    Any access key works (no identities are configured): it listens on 127.0.0.1 only.
     """
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()  # weed runs with cwd=data_dir
         self.port = port or free_port()
         # Every other listener gets an explicit free port so two servers can run side by side
         # (weed's default gRPC port is HTTP port + 10000, which can collide or exceed 65535).
@@ -113,7 +113,10 @@ class SeaweedS3:
         if self._proc is not None and self._proc.poll() is None:
             return self.endpoint
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "WEED_S3_SSE_KEK": self._kek()}
+        # weed turns AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY into an enforced identity; keep
+        # the caller's (maybe real) AWS credentials away from it, so any key works locally.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["WEED_S3_SSE_KEK"] = self._kek()
         with open(self.log_path, "ab") as logf:
             self._proc = subprocess.Popen(
                 self.command(),

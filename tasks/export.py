@@ -16,7 +16,7 @@ from offboarding.objectstore import ObjectStore, existing_record
 from offboarding.settings import get_settings
 from offboarding.storage.db import utcnow
 from offboarding.storage.models import ExportRow
-from offboarding.table_writers import csv_chunks, jsonl_chunks
+from offboarding.table_writers import RowCounter, csv_chunks, jsonl_chunks
 from tasks.common import RETRYING, db
 
 #: (category, format) parts of an export; JSON documents for structured data, CSV for tables,
@@ -102,25 +102,10 @@ def export_part(account_id: str, export_id: str, category: str, fmt: str) -> dic
         data = json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode()
         record = st.put_bytes(key, data, CONTENT_TYPES[fmt])
     else:
-        counted = _Counter(batches)
+        counted = RowCounter(batches)
         chunks = csv_chunks(counted) if fmt == "csv" else jsonl_chunks(counted)
         record = st.stream_upload(key, chunks, CONTENT_TYPES[fmt], rows=counted)
     return {**asdict(record), "category": category, "format": fmt, "skipped": False}
-
-
-class _Counter:
-    """Counts rows as batches stream past, so the manifest can state them."""
-
-    def __init__(self, batches) -> None:  # noqa: ANN001
-        self._batches, self.rows = batches, 0
-
-    def __iter__(self):  # noqa: ANN204
-        for b in self._batches:
-            self.rows += b.num_rows
-            yield b
-
-    def __int__(self) -> int:
-        return self.rows
 
 
 @task(name="write-manifest", **RETRYING)

@@ -29,6 +29,7 @@ def message_context(session, case_id: str, extra: dict[str, Any] | None = None) 
         "contact_name": contact.name if contact else "Customer",
         "case": {
             "case_id": case.case_id,
+            "external_ref": case.external_ref,
             "requested_at": case.requested_at.isoformat(),
             "reason_category": reason.get("category", "not recorded"),
             "reason_detail": reason.get("detail", ""),
