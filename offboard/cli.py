@@ -14,6 +14,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from offboarding.cases import OffboardingError
@@ -42,7 +43,8 @@ def _fail(message: str, as_json: bool = False) -> None:
     if as_json:
         print(json.dumps({"error": message}, ensure_ascii=False))
     else:
-        err.print(f"[red]error:[/red] {message}")
+        # One line whatever the width (no wrapping), and the message is text, not markup.
+        err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -84,7 +86,12 @@ def request(
     from offboarding.domain import CancellationRequest
 
     def body() -> dict:
-        wished = date.fromisoformat(wished_date) if wished_date else None
+        try:
+            wished = date.fromisoformat(wished_date) if wished_date else None
+        except ValueError as exc:
+            raise OffboardingError(
+                f"--wished-date {wished_date!r} is not YYYY-MM-DD: {exc}"
+            ) from exc
         req = CancellationRequest(
             account_id=account,
             channel=channel,

@@ -169,6 +169,7 @@ def decide(case_id: str, verb: str, payload: dict[str, Any], wait: float = 120) 
             value = model.model_validate(payload)
         except ValidationError as exc:
             raise OffboardingError(f"invalid input: {_short(exc)}") from exc
+        refused = None
         if VERBS[verb] == "approval":
             role = _role_of(key)
             check = check_approver(
@@ -184,8 +185,10 @@ def decide(case_id: str, verb: str, payload: dict[str, Any], wait: float = 120) 
                     check.why,
                     data={"via": "cli"},
                 )
-                raise OffboardingError(f"refused: {check.why}")
+                refused = check.why
         run_id = case.flow_run_id
+    if refused is not None:  # raised after the commit, so the refusal stays in the audit log
+        raise OffboardingError(f"refused: {refused}")
     _wait_until_paused(run_id)
     try:
         resume_flow_run(UUID(run_id), run_input=value.model_dump(mode="json"))

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from offboarding.domain import OPEN_STATUSES, Account, CancellationRequest, CaseStatus
-from offboarding.storage.db import utcnow
+from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import (
     AccountRow,
     AuditRow,
@@ -132,7 +132,7 @@ def open_case(session: Session, request: CancellationRequest) -> tuple[CaseRow, 
         status=str(CaseStatus.received),
         channel=str(request.channel),
         requested_by=str(request.requested_by),
-        requested_at=request.requested_at,
+        requested_at=as_utc(request.requested_at),
         request=request.model_dump(mode="json"),
         legal_hold=False,
         winback_candidate=False,
