@@ -105,6 +105,11 @@ def schedule_stages(case_id: str) -> dict[str, str]:
     return out
 
 
+def _closed(s, case_id: str) -> bool:  # noqa: ANN001
+    """Deactivation and purge come after closure, whatever their clocks say."""
+    return get_case(s, case_id).status in (CaseStatus.closed, CaseStatus.purged)
+
+
 def _stage_done(s, case_id: str, stage: str) -> None:  # noqa: ANN001
     row = s.scalar(select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == stage))
     if row is not None and row.status != "done":
@@ -169,7 +174,7 @@ def final_billing(case_id: str) -> dict[str, Any]:
 def close_account(case_id: str) -> dict[str, Any]:
     with db() as s:
         case = get_case(s, case_id)
-        if case.status != CaseStatus.closed:
+        if case.status == CaseStatus.offboarding:
             case.closed_on = date.fromisoformat(case.plan["closure_on"])
             set_status(s, case, CaseStatus.closed, FLOW, "final invoice issued; account closed")
             case.completed_at = case.completed_at or utcnow()
@@ -262,6 +267,8 @@ def deactivation(case_id: str) -> dict[str, Any]:
     """§10: revoke access everywhere."""
     with db() as s:
         done = step_result(s, case_id, "deactivation")
+        if done is None and not _closed(s, case_id):
+            return {"deactivated": False, "why": "not closed yet; the sweeper retries"}
         if done is None:
             done = {system: "revoked" for system in SYSTEMS}
             record_step(s, case_id, "deactivation", done)
@@ -279,6 +286,8 @@ def purge(case_id: str) -> dict[str, Any]:
         done = step_result(s, case_id, "purge")
         if done is not None:
             return done
+        if not _closed(s, case_id):
+            return {"purged": False, "why": "not closed yet; the sweeper retries"}
         if case.legal_hold:
             audit(s, case_id, FLOW, "purge_refused", "legal hold", "a legal hold is set")
             return {"purged": False, "why": "legal hold"}

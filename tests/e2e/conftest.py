@@ -49,6 +49,7 @@ def stack(tmp_path_factory):
 def restart_runner(stack: Stack, **env: str) -> None:
     """Stop the runner (killing its flow-run processes) and start it with extra env."""
     stack.kill_runner()
+    os.environ.pop("OFFBOARDING_CHAOS_HOLD", None)
     stack.extra_env = {
         k: v for k, v in stack.extra_env.items() if k not in ("OFFBOARDING_CHAOS_HOLD",)
     } | env
