@@ -361,5 +361,21 @@ def demo(
         raise typer.Exit(1)
 
 
+def _register_extensions() -> None:
+    """Command groups that live in their own modules register themselves here."""
+    import importlib
+
+    for name in ("cli_export", "cli_templates", "cli_winback", "cli_dashboard"):
+        try:
+            module = importlib.import_module(f"offboard.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"offboard.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_extensions()
+
 if __name__ == "__main__":
     app()
