@@ -15,6 +15,7 @@ from prefect.flow_runs import suspend_flow_run
 from flows.export_flow import export_flow
 from flows.inputs import ApprovalInput, SaveOutcomeInput, VerificationInput
 from tasks import case_steps as steps
+from tasks.artifacts import publish_case_summary
 from tasks.stages import knowledge_transfer, schedule_stages
 
 MAX_ASKS = 10  # a refused answer is asked again; this bounds a run that is being misused
@@ -95,13 +96,17 @@ def offboarding_flow(case_id: str, account_id: str) -> dict[str, Any]:
         steps.record_verification,
     )
     if verification["decision"] == "not_a_cancellation":
-        return steps.close_not_a_cancellation(case_id)
+        result = steps.close_not_a_cancellation(case_id)
+        publish_case_summary(case_id, "not a cancellation: back to support")
+        return result
 
     decision = steps.save_decision(case_id, verification)
     if decision["attempt"]:
         outcome = save_conversations(case_id, decision["max_conversations"])
         if outcome == "saved":
-            return steps.mark_saved(case_id)
+            result = steps.mark_saved(case_id)
+            publish_case_summary(case_id, "saved")
+            return result
 
     routed = steps.plan_and_route(case_id, verification)
     for route in routed["approvals"]:
@@ -131,4 +136,5 @@ def offboarding_flow(case_id: str, account_id: str) -> dict[str, Any]:
     export_flow(account_id=account_id, case_id=case_id)
     knowledge_transfer(case_id, verification["data"].get("needs_knowledge_transfer", False))
     scheduled = schedule_stages(case_id)
+    publish_case_summary(case_id, "offboarding: later stages scheduled")
     return {"case_id": case_id, "status": "offboarding", "stages": scheduled}

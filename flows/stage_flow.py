@@ -11,6 +11,7 @@ from typing import Any
 from prefect import flow
 
 from tasks import stages
+from tasks.artifacts import publish_case_summary
 
 
 @flow(name="offboarding-stage", flow_run_name="{case_id}-{stage}", persist_result=True)
@@ -22,7 +23,21 @@ def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
         closed = stages.close_account(case_id)
         sent = stages.closure_communications(case_id)
         closeout = stages.internal_closeout(case_id)
-        return {"invoice": invoice, "closed": closed, "messages": sent, "closeout": closeout}
+        publish_case_summary(case_id, "closed")
+        # deactivation and purge wait for closure; any that came due meanwhile run now
+        followups = {}
+        for later in stages.due_stages(case_id):
+            if later == "deactivation":
+                followups[later] = stages.deactivation(case_id)
+            elif later == "purge":
+                followups[later] = stages.purge(case_id)
+        return {
+            "invoice": invoice,
+            "closed": closed,
+            "messages": sent,
+            "closeout": closeout,
+            "followups": followups,
+        }
     if stage == "deactivation":
         return stages.deactivation(case_id)
     if stage == "purge":

@@ -32,6 +32,17 @@ err = Console(stderr=True)
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
+@app.callback()
+def _main() -> None:
+    """Customer cancellations as orchestrated, auditable workflows."""
+    from offboard.stack import load_stack_env
+
+    if load_stack_env():
+        from offboarding.settings import get_settings
+
+        get_settings.cache_clear()
+
+
 def _out(data: Any, as_json: bool, render=None) -> None:  # noqa: ANN001
     if as_json or render is None:
         print(json.dumps(data, indent=2, default=str, ensure_ascii=False))

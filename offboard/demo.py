@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from offboarding.domain import CancellationRequest
@@ -183,7 +184,9 @@ def _payload(verb: str, p: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
-def run_script(sc: Script, timeout: float) -> dict[str, Any]:
+def run_script(
+    sc: Script, timeout: float, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
     from offboard.service import decide, submit_request, wait_for
     from offboarding.cases import OffboardingError
 
@@ -198,17 +201,22 @@ def run_script(sc: Script, timeout: float) -> dict[str, Any]:
     )
     case_id = submit_request(req)["case_id"]
     sc.path.append("request")
+    progress(f"case {case_id} opened")
     for verb, payload in sc.steps:
         prefix = {"verify": "verification", "save-outcome": "save", "approve": "approval"}[verb]
         wait_for(case_id, lambda c, p=prefix: (c.waiting_for or "").startswith(p), timeout)
         try:
             result = decide(case_id, verb, _payload(verb, payload), wait=timeout)
             sc.path.append(f"{verb}:{result.get('decision')}")
+            progress(f"{verb}: {result.get('decision')}")
         except OffboardingError as exc:
             sc.path.append(f"{verb}:refused")
+            progress(f"{verb}: refused")
             if "refused" not in str(exc):
                 raise
+    progress(f"waiting for {sc.end}")
     final = wait_for(case_id, lambda c: c.status == sc.end, timeout * 2)
+    progress(final.status)
     return {
         "case_id": case_id,
         "account_id": sc.account_id,
@@ -263,8 +271,17 @@ def run_demo(
             f"loaded {n} sample accounts; running {len(scripts())} cancellations "
             f"(one day = {day_seconds}s)…"
         )
-        with ThreadPoolExecutor(max_workers=5) as pool:
-            futures = [(sc, pool.submit(_safe, run_script, sc, 240)) for sc in scripts()]
+        with _progress(console, as_json) as bars, ThreadPoolExecutor(max_workers=5) as pool:
+            futures = []
+            for sc in scripts():
+                bar = bars.add_task(
+                    f"{sc.account_id:12} {sc.title}", total=len(sc.steps) + 3, status="request"
+                )
+
+                def tick(status: str, bar=bar) -> None:  # noqa: ANN001
+                    bars.update(bar, advance=1, status=status)
+
+                futures.append((sc, pool.submit(_safe, run_script, sc, 240, tick)))
             rows = [f.result() | {"title": sc.title} for sc, f in futures]
         _summary(rows, stack, console, as_json)
     finally:
@@ -273,9 +290,22 @@ def run_demo(
     return rows
 
 
-def _safe(fn: Callable, sc: Script, timeout: float) -> dict[str, Any]:
+def _progress(console: Console, quiet: bool) -> Progress:
+    """One bar per scripted case: long demo work shows where each case is."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    )
+
+
+def _safe(fn: Callable, sc: Script, timeout: float, tick: Callable) -> dict[str, Any]:
     try:
-        return fn(sc, timeout)
+        return fn(sc, timeout, tick)
     except Exception as exc:  # noqa: BLE001 - the summary shows what failed
         return {
             "case_id": "?",

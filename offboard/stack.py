@@ -8,6 +8,7 @@ what a user runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -19,6 +20,21 @@ from pathlib import Path
 import httpx
 
 from offboarding.s3server import SeaweedS3, free_port
+
+STACK_ENV = "stack.env"
+
+
+def load_stack_env(state_dir: Path | None = None) -> bool:
+    """Point this process at a running `offboard up` stack, unless already configured."""
+    if os.environ.get("PREFECT_API_URL"):
+        return False
+    state = state_dir or Path(os.environ.get("OFFBOARDING_STATE_DIR", ".state"))
+    path = state / STACK_ENV
+    if not path.exists():
+        return False
+    for key, value in json.loads(path.read_text(encoding="utf-8")).items():
+        os.environ.setdefault(key, value)
+    return True
 
 
 def _port_free(port: int) -> bool:
@@ -166,7 +182,13 @@ class Stack:
         self.start_server()
         self.apply_env()
         self.start_runner()
+        self.env_file.write_text(json.dumps(self.env, indent=1), encoding="utf-8")
         return self
+
+    @property
+    def env_file(self) -> Path:
+        """Where a CLI in another shell finds the running stack (see `load_stack_env`)."""
+        return self.state_dir / STACK_ENV
 
     def stop(self) -> None:
         for proc in (self._runner, self._server):
@@ -180,6 +202,7 @@ class Stack:
                     os.killpg(proc.pid, signal.SIGKILL)
         self._runner = self._server = None
         self.s3.stop()
+        self.env_file.unlink(missing_ok=True)
 
     def __enter__(self) -> Stack:
         return self.start()

@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.tasks import exponential_backoff
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 
-TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+#: IntegrityError is a lost race on an idempotency key: the retry finds the work done.
+TRANSIENT = (OperationalError, IntegrityError, ConnectionError, TimeoutError)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -105,6 +105,15 @@ def schedule_stages(case_id: str) -> dict[str, str]:
     return out
 
 
+@task(name="due-stages", **RETRYING)
+def due_stages(case_id: str) -> list[str]:
+    """Stages of this case due now and not done: after a late closure they run right away."""
+    with db() as s:
+        rows = s.scalars(select(StageRow).where(StageRow.case_id == case_id)).all()
+        now = utcnow()
+        return [r.stage for r in rows if r.status != "done" and as_utc(r.due_at) <= now]
+
+
 def _closed(s, case_id: str) -> bool:  # noqa: ANN001
     """Deactivation and purge come after closure, whatever their clocks say."""
     return get_case(s, case_id).status in (CaseStatus.closed, CaseStatus.purged)
