@@ -271,7 +271,7 @@ def run_demo(
             f"loaded {n} sample accounts; running {len(scripts())} cancellations "
             f"(one day = {day_seconds}s)…"
         )
-        with _progress(console, as_json) as bars, ThreadPoolExecutor(max_workers=5) as pool:
+        with _progress(console, as_json) as bars, ThreadPoolExecutor(max_workers=8) as pool:
             futures = []
             for sc in scripts():
                 bar = bars.add_task(
