@@ -260,11 +260,16 @@ def close_not_a_cancellation(case_id: str) -> dict[str, Any]:
     from tasks.messaging import send_message
 
     send_message.fn(case_id, "back_to_support", extra={})
+    return _finish(case_id, CaseStatus.not_a_cancellation, "misrouted; back to support")
+
+
+def _finish(case_id: str, status: CaseStatus, why: str) -> dict[str, Any]:
+    """End a case that leaves the offboarding path (saved, not a cancellation)."""
     with db() as s:
         case = get_case(s, case_id)
-        set_status(s, case, CaseStatus.not_a_cancellation, FLOW, "misrouted; back to support")
+        set_status(s, case, status, FLOW, why)
         case.completed_at = case.completed_at or utcnow()
-    return {"status": "not_a_cancellation"}
+    return {"status": str(status)}
 
 
 @task(name="save-decision", **RETRYING)
@@ -348,11 +353,7 @@ def record_save_outcome(
 
 @task(name="mark-saved", **RETRYING)
 def mark_saved(case_id: str) -> dict[str, Any]:
-    with db() as s:
-        case = get_case(s, case_id)
-        set_status(s, case, CaseStatus.saved, FLOW, "the customer stays")
-        case.completed_at = case.completed_at or utcnow()
-    return {"status": "saved"}
+    return _finish(case_id, CaseStatus.saved, "the customer stays")
 
 
 @task(name="plan-and-route", **RETRYING)
