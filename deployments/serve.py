@@ -8,16 +8,18 @@ import os
 from prefect import serve
 from prefect.schedules import Cron
 
+from flows.dashboard_flow import dashboard_flow
 from flows.escalation_flow import escalation_flow
 from flows.export_flow import export_flow
 from flows.offboarding_flow import offboarding_flow
 from flows.stage_flow import stage_flow
 from flows.sweeper_flow import sweeper_flow
 from flows.winback_flow import winback_flow
+from offboarding.settings import get_settings
 
 TIMEZONE = os.environ.get("OFFBOARDING_TIMEZONE", "UTC")
 SWEEPER_CRON = os.environ.get("OFFBOARDING_SWEEPER_CRON", "0 6 * * *")
-WINBACK_CRON = os.environ.get("OFFBOARDING_WINBACK_CRON", "0 2 * * *")
+DASHBOARD_CRON = os.environ.get("OFFBOARDING_DASHBOARD_CRON", "0 7 * * *")
 
 
 def deployments() -> list:
@@ -51,8 +53,15 @@ def deployments() -> list:
         winback_flow.to_deployment(
             "winback-nightly",
             tags=["winback"],
-            schedules=[Cron(WINBACK_CRON, TIMEZONE)],
-            description="Win-back reminders due tonight.",
+            schedules=[Cron(get_settings().winback_cron, get_settings().winback_timezone)],
+            description="Nightly win-back scan: trigger signals against every churned account "
+            "(PLAYBOOK §10–§11).",
+        ),
+        dashboard_flow.to_deployment(
+            "dashboard-refresh",
+            tags=["dashboard"],
+            schedules=[Cron(DASHBOARD_CRON, TIMEZONE)],
+            description="§13 measures: Prefect artifacts and the HTML page (local and S3).",
         ),
     ]
 
@@ -64,6 +73,7 @@ DEPLOYMENT_NAMES = {
     "daily-sweeper",
     "offboarding-export",
     "winback-nightly",
+    "dashboard-refresh",
 }
 
 

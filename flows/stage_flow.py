@@ -30,7 +30,9 @@ def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
             if later == "deactivation":
                 followups[later] = stages.deactivation(case_id)
             elif later == "purge":
-                followups[later] = stages.purge(case_id)
+                from tasks.purge import purge
+
+                followups[later] = purge(case_id)
         return {
             "invoice": invoice,
             "closed": closed,
@@ -41,5 +43,7 @@ def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
     if stage == "deactivation":
         return stages.deactivation(case_id)
     if stage == "purge":
-        return stages.purge(case_id)
+        from tasks.purge import purge
+
+        return purge(case_id)
     raise ValueError(f"unknown stage {stage!r}; expected one of {stages.STAGES}")

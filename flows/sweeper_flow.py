@@ -6,13 +6,19 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from tasks.sweeps import escalate_overdue, recover_orphaned_runs, run_missed_stages
+from tasks.sweeps import (
+    check_acknowledgements,
+    escalate_overdue,
+    recover_orphaned_runs,
+    run_missed_stages,
+)
 
 
 @flow(name="offboarding-sweeper", flow_run_name="sweep")
 def sweeper_flow(orphan_after_seconds: float = 100) -> dict[str, list[str]]:
     result = {
         "escalated": escalate_overdue(),
+        "acknowledgements_overdue": check_acknowledgements(),
         "stages_run": run_missed_stages(),
         "runs_recovered": recover_orphaned_runs(orphan_after_seconds),
     }

@@ -169,6 +169,14 @@ def show(case: str, as_json: bool = JsonOpt) -> None:
                 f"waits for [yellow]{w['input_key']}[/yellow] since {w['since'][:19]}"
                 f", escalates at {w['decision_due'][:19]}"
             )
+        if v.get("needs_attention"):
+            console.print(f"[red]needs attention:[/red] {escape(v['needs_attention'])}")
+        if ack := v.get("acknowledgement"):
+            met = {True: "met", False: "missed", None: "overdue" if ack["overdue"] else "open"}
+            console.print(
+                f"acknowledgement: {met[ack['met']]} (due {ack['due_at'][:16]}"
+                + (f", took {ack['hours']} h)" if ack["hours"] is not None else ")")
+            )
         if v["flow_run"]:
             console.print(f"run: {v['flow_run']}")
         if v["plan"]:
@@ -178,10 +186,18 @@ def show(case: str, as_json: bool = JsonOpt) -> None:
                 f", closure {p['closure_on']}, deactivation {p['deactivation_on']}"
                 f", purge {p['purge_on']}"
             )
+        for e in v.get("exports", []):
+            if e.get("delivery_hours") is not None:
+                console.print(
+                    f"export {e['export_id']}: delivered in {e['delivery_hours']:.2f} h"
+                    f" (target {e['target_hours']:g} h, {'met' if e['met'] else 'MISSED'})"
+                )
+            else:
+                console.print(f"export {e['export_id']}: {e['status']}")
         for title, rows, cols in (
             ("Decisions", v["decisions"], ["key", "by", "decision", "accepted", "why"]),
             ("Stages", v["stages"], ["stage", "due_at", "status"]),
-            ("Messages", v["messages"], ["kind", "seq", "subject"]),
+            ("Messages", v["messages"], ["kind", "seq", "status", "subject"]),
             ("Timeline", v["audit"], ["at", "actor", "action", "what", "why"]),
         ):
             if rows:

@@ -284,10 +284,23 @@ def run_demo(
                 futures.append((sc, pool.submit(_safe, run_script, sc, 240, tick)))
             rows = [f.result() | {"title": sc.title} for sc, f in futures]
         _summary(rows, stack, console, as_json)
+        _dashboard(stack, console, as_json)
     finally:
         with console.status("stopping the stack…"):
             stack.stop()
     return rows
+
+
+def _dashboard(stack: Any, console: Console, as_json: bool) -> None:
+    """Issue 6: the dashboard of what the demo just did, and where its page and artifacts are."""
+    from flows.dashboard_flow import dashboard_flow
+
+    state = dashboard_flow(return_state=True)
+    out, run_id = state.result(), state.state_details.flow_run_id
+    keys = ", ".join(out["artifact_keys"].values())
+    say = Console(stderr=True).print if as_json else console.print
+    say(f"Dashboard page: [bold]{out['page']['local_path']}[/bold] (also {out['page']['s3_uri']})")
+    say(f"Dashboard artifacts ({keys}): {stack.ui_url}/runs/flow-run/{run_id}")
 
 
 def _progress(console: Console, quiet: bool) -> Progress:

@@ -266,11 +266,24 @@ def wait_for(
         time.sleep(poll)
 
 
+def _ack(s, c: CaseRow, zones: dict[str, str] | None = None) -> dict[str, Any]:  # noqa: ANN001
+    """§1 acknowledgement against its target, in the account's business hours."""
+    from offboarding.ack_sla import ack_status
+
+    zones = {} if zones is None else zones
+    if c.account_id not in zones:
+        zones[c.account_id] = get_account(s, c.account_id).timezone
+    target = get_settings().policy().comms.acknowledgement_target_hours
+    status = ack_status(c.requested_at, c.acknowledged_at, zones[c.account_id], target)
+    return {**status.to_dict(), "target_hours": target}
+
+
 def list_cases(status: str | None = None) -> list[dict[str, Any]]:
     with _session() as s:
         q = select(CaseRow).order_by(CaseRow.created_at)
         if status:
             q = q.where(CaseRow.status == CaseStatus(status))
+        zones: dict[str, str] = {}
         return [
             {
                 "case_id": c.case_id,
@@ -279,9 +292,24 @@ def list_cases(status: str | None = None) -> list[dict[str, Any]]:
                 "waiting_for": c.waiting_for,
                 "requested_at": c.requested_at.isoformat(),
                 "needs_attention": c.needs_attention,
+                "acknowledgement": _ack(s, c, zones),
             }
             for c in s.scalars(q)
         ]
+
+
+def _export_delivery(s, case_id: str, export_id: str) -> dict[str, Any]:  # noqa: ANN001
+    """Requested -> delivered against the §6 target, as the export's delivery step recorded it."""
+    from offboarding.cases import step_result
+
+    done = step_result(s, case_id, "export_delivered") or {}
+    if done.get("export_id") != export_id:
+        return {"delivery_hours": None, "target_hours": None, "met": None}
+    return {
+        "delivery_hours": done["hours"],
+        "target_hours": done["target_hours"],
+        "met": done["met"],
+    }
 
 
 def case_view(case_id: str) -> dict[str, Any]:
@@ -308,6 +336,7 @@ def case_view(case_id: str) -> dict[str, Any]:
                 "decision_due": str(c.decision_due),
             },
             "acknowledged_at": c.acknowledged_at and c.acknowledged_at.isoformat(),
+            "acknowledgement": _ack(s, c),
             "closed_on": c.closed_on and c.closed_on.isoformat(),
             "legal_hold": c.legal_hold,
             "needs_attention": c.needs_attention,
@@ -365,9 +394,13 @@ def case_view(case_id: str) -> dict[str, Any]:
                 {
                     "kind": m.kind,
                     "seq": m.seq,
+                    "status": m.status,
                     "to": m.to_addr,
                     "subject": m.subject,
-                    "sent_at": m.sent_at.isoformat(),
+                    "locale": m.locale,
+                    "sent_at": m.sent_at and m.sent_at.isoformat(),
+                    "attempts": m.attempts,
+                    "error": m.last_error if m.status != "sent" else None,
                     "file": m.location,
                 }
                 for m in s.scalars(
@@ -381,6 +414,7 @@ def case_view(case_id: str) -> dict[str, Any]:
                     "manifest": e.manifest_key,
                     "requested_at": e.requested_at.isoformat(),
                     "delivered_at": e.delivered_at and e.delivered_at.isoformat(),
+                    **_export_delivery(s, case_id, e.export_id),
                 }
                 for e in s.scalars(select(ExportRow).where(ExportRow.case_id == case_id))
             ],

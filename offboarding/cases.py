@@ -25,6 +25,10 @@ from offboarding.storage.models import (
     StepRow,
 )
 
+#: The audit log outlives the customer's data (§6), so it names the customer by role only;
+#: who asked is on the case row, which the purge erases.
+CUSTOMER = "customer"
+
 
 class OffboardingError(Exception):
     """A user-facing error: the message says what is wrong and what to do."""
@@ -118,7 +122,7 @@ def open_case(session: Session, request: CancellationRequest) -> tuple[CaseRow, 
         audit(
             session,
             existing.case_id,
-            str(request.requested_by),
+            CUSTOMER,
             "duplicate_request",
             f"request via {request.channel} joined the existing case",
             data={"external_ref": request.external_ref},
@@ -151,10 +155,10 @@ def open_case(session: Session, request: CancellationRequest) -> tuple[CaseRow, 
     audit(
         session,
         case.case_id,
-        str(request.requested_by),
+        CUSTOMER,
         "case_received",
         f"cancellation request via {request.channel}",
-        request.reason_text,
+        "",
         data={"external_ref": request.external_ref},
     )
     return case, True

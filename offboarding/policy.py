@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from offboarding.winback_types import SignalType
 
 
 class SavePolicy(BaseModel):
@@ -64,8 +66,54 @@ class CommsPolicy(BaseModel):
     executive: str = "Erin Exec, VP Customer Success"
 
 
+#: §11: "we built the change you said you needed" first; a post about stack pain last.
+DEFAULT_SIGNAL_STRENGTHS = {
+    "feature_shipped": 1.0,
+    "champion_moved": 0.9,
+    "competitor_acquired": 0.8,
+    "season_returns": 0.7,
+    "competitor_price_change": 0.6,
+    "growth_phase": 0.5,
+    "stack_pain_post": 0.4,
+}
+
+
 class WinbackPolicy(BaseModel):
-    reminder_months: tuple[int, int] = (6, 12)
+    """§10–§11 win-back: reach out rarely, with a reason, never to those who said no."""
+
+    reminder_months: tuple[int, int] = Field(
+        (6, 12), description="First contact window, months after churn (a strong signal may skip)"
+    )
+    contact_gap_months: int = Field(12, ge=1, description="At most one outreach per account per")
+    max_per_owner_per_night: int = Field(5, ge=0, description="Team capacity: outreach per owner")
+    signal_max_age_days: int = Field(30, ge=1, description="Only signals observed this recently")
+    strong_signal: float = Field(0.7, description="Strength at or above: may contact early")
+    strengths: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SIGNAL_STRENGTHS),
+        description="Signal type -> strength; orders outreach and decides 'strong'",
+    )
+    structural_reasons: list[str] = Field(
+        default_factory=lambda: ["bankruptcy", "business_closure", "acquisition"],
+        description="The company is gone: only a champion who moved brings it back",
+    )
+
+    @field_validator("strengths", mode="before")
+    @classmethod
+    def _merge_strengths(cls, value: object) -> object:
+        """A policy file may tune some strengths; the others keep the playbook's values."""
+        if isinstance(value, dict):
+            return {**DEFAULT_SIGNAL_STRENGTHS, **value}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WinbackPolicy:
+        low, high = self.reminder_months
+        if not 0 <= low <= high:
+            raise ValueError(f"winback.reminder_months {low}-{high}: need 0 <= first <= last")
+        unknown = set(self.strengths) - {str(t) for t in SignalType}
+        if unknown:
+            raise ValueError(f"winback.strengths: unknown signal types {sorted(unknown)}")
+        return self
 
 
 class Policy(BaseModel):

@@ -24,7 +24,12 @@ class Settings(BaseSettings):
     bucket: str = "offboarding-exports"
     prefix: str = ""
     outbox_dir: Path | None = None
+    sendgrid_api_key: str = Field("", description="SendGrid API key; empty: write the file outbox")
+    sendgrid_host: str = Field("https://api.sendgrid.com", description="SendGrid API base URL")
+    mail_from: str = Field("", description="Verified sender address; empty: the owner's address")
     ui_url: str = "http://127.0.0.1:4200"
+    winback_cron: str = Field("0 2 * * *", description="When the nightly win-back scan runs")
+    winback_timezone: str = Field("UTC", description="Time zone of that cron and of 'tonight'")
     deployment_prefix: str = "offboarding"
 
     @property

@@ -9,6 +9,7 @@ from offboarding.policy import Policy
 from offboarding.timeline import add_months
 
 #: Structural churn returns only through people (a champion moving), never by reminder.
+#: The policy's `winback.structural_reasons` is the list in force; this is its default.
 NO_REMINDER = frozenset(
     {ReasonCategory.bankruptcy, ReasonCategory.business_closure, ReasonCategory.acquisition}
 )
@@ -20,8 +21,8 @@ def winback_tag(
     """(candidate, reminder date, why)."""
     if clean_break:
         return False, None, "the customer asked for a clean break"
-    if reason.category in NO_REMINDER:
-        return False, None, f"structural churn ({reason.category})"
+    if str(reason.category) in policy.winback.structural_reasons:
+        return False, None, f"structural churn ({reason.category}): only a champion who moves"
     if reason.category == ReasonCategory.competitor and not (
         account.strategic or account.expansion_potential or account.reference
     ):

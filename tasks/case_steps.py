@@ -27,7 +27,7 @@ from offboarding.cases import (
 from offboarding.domain import CancellationRequest, CaseStatus, Reason, ReasonCategory
 from offboarding.save_protocol import decide_save
 from offboarding.settings import get_settings
-from offboarding.storage.db import as_utc, utcnow
+from offboarding.storage.db import utcnow
 from offboarding.storage.models import ApprovalRow, DecisionRow, SaveAttemptRow
 from offboarding.timeline import PlanError, plan_timeline
 from tasks.common import RETRYING, chaos_hold, current_flow_run_id, db
@@ -52,26 +52,35 @@ def intake(case_id: str) -> dict[str, Any]:
 
 @task(name="acknowledge", **RETRYING)
 def acknowledge(case_id: str) -> dict[str, Any]:
-    """§1: acknowledge once, and record how long it took against the 24 h target."""
+    """§1: acknowledge once, and measure it against the 24 h target in the account's business
+    hours. A support ticket that mentions cancelling is acknowledged with the verification
+    question (§2: cancel, or fix the problem?) instead of a plain acknowledgement."""
+    from offboarding.ack_sla import OVERDUE_MARKER, ack_status
+    from offboarding.mailer_ledger import unflag_case
     from tasks.messaging import send_message
 
     with db() as s:
         done = step_result(s, case_id, "acknowledge")
         if done is not None:
             return done
-    sent = send_message.fn(case_id, "acknowledgement")
+        case = get_case(s, case_id)
+        kind = "verification_question" if case.channel == "support_ticket" else "acknowledgement"
+    sent = send_message.fn(case_id, kind)
     with db() as s:
         case = get_case(s, case_id)
-        now = utcnow()
-        case.acknowledged_at = case.acknowledged_at or now
-        hours = (as_utc(case.acknowledged_at) - as_utc(case.requested_at)).total_seconds() / 3600
+        account = get_account(s, case.account_id)
+        case.acknowledged_at = case.acknowledged_at or utcnow()
         target = get_settings().policy().comms.acknowledgement_target_hours
+        status = ack_status(case.requested_at, case.acknowledged_at, account.timezone, target)
         result = {
-            "hours": round(hours, 3),
+            "kind": kind,
+            "hours": status.hours,
             "target_hours": target,
-            "met": hours <= target,
+            "due_at": status.due_at.isoformat(),
+            "met": status.met,
             "message": sent["location"],
         }
+        unflag_case(s, case_id, OVERDUE_MARKER)
         record_step(s, case_id, "acknowledge", result)
         return result
 

@@ -1,40 +1,46 @@
-"""Export side effects: each part streamed to S3 once; a rerun skips parts already complete."""
+"""Export side effects: each object streamed to S3 once; a rerun skips objects already complete
+with a matching checksum and rewrites the same manifest."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
-from datetime import timedelta
+import os
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from prefect import task
+from sqlalchemy import select
 
-from offboarding import product_data
-from offboarding.cases import audit, get_account, record_step, step_result
-from offboarding.objectstore import ObjectStore, existing_record
+from offboarding.cases import (
+    OffboardingError,
+    audit,
+    get_account,
+    get_case,
+    record_step,
+    step_result,
+)
+from offboarding.catalogue import Catalogue, active_catalogue, open_source
+from offboarding.export_report import FORMAT_KINDS, SummaryTap, export_report_pdf
+from offboarding.exporter import (
+    CONTENT_TYPES,
+    MANIFEST_NAME,
+    REPORT_NAME,
+    account_profile,
+    export_key,
+    manifest_document,
+    object_name,
+    write_part,
+)
+from offboarding.objectstore import ObjectRecord, ObjectStore, existing_record
 from offboarding.settings import get_settings
-from offboarding.storage.db import utcnow
-from offboarding.storage.models import ExportRow
-from offboarding.table_writers import RowCounter, csv_chunks, jsonl_chunks
+from offboarding.storage.db import as_utc, utcnow
+from offboarding.storage.models import AccountRow, ExportRow
+from offboarding.storage.models_export import ExportObjectRow
 from tasks.common import RETRYING, db
 
-#: (category, format) parts of an export; JSON documents for structured data, CSV for tables,
-#: JSON Lines beside CSV for the large usage table.
-PARTS = (
-    ("account_and_users", "json"),
-    ("account_and_users", "csv"),
-    ("content", "csv"),
-    ("usage", "csv"),
-    ("usage", "jsonl"),
-    ("integrations_and_configuration", "json"),
-    ("generated_reports", "csv"),
-)
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "jsonl": "application/x-ndjson",
-}
+SAMPLE_ACCOUNTS = Path(__file__).resolve().parent.parent / "offboarding" / "sample_data"
 
 
 def store() -> ObjectStore:
@@ -44,19 +50,39 @@ def store() -> ObjectStore:
     return st
 
 
-def export_key(st: ObjectStore, account_id: str, export_id: str, name: str) -> str:
-    return st.key("exports", account_id, export_id, name)
+def _known_accounts() -> list[str]:
+    """Accounts the generated sample dataset covers: the sample accounts and ours."""
+    sample = json.loads((SAMPLE_ACCOUNTS / "accounts.json").read_text(encoding="utf-8"))
+    with db() as s:
+        ours = list(s.scalars(select(AccountRow.account_id)))
+    return list(dict.fromkeys([a["account_id"] for a in sample] + sorted(ours)))
+
+
+def catalogue() -> Catalogue:
+    return active_catalogue(get_settings().state_dir, _known_accounts)
+
+
+def _part_size() -> int:
+    """Multipart part size, `OFFBOARDING_EXPORT_PART_MIB` (default 16; S3's minimum is 5)."""
+    return int(float(os.environ.get("OFFBOARDING_EXPORT_PART_MIB", "16")) * 1024 * 1024)
+
+
+def new_export_id() -> str:
+    """A standalone (data-portability) export's id: sortable by time, unique."""
+    return f"E-{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 @task(name="start-export", **RETRYING)
-def start_export(account_id: str, case_id: str | None, export_id: str | None) -> str:
-    """One export per case (its id derives from the case), so a rerun reuses it."""
-    export_id = export_id or (f"{case_id}-export" if case_id else None)
-    if export_id is None:
-        raise ValueError("a standalone export needs an export_id")
+def start_export(account_id: str, case_id: str | None, export_id: str | None) -> dict[str, Any]:
+    """One export per case (its id derives from the case), so a rerun reuses it; a standalone
+    export reruns under the id it was given."""
+    export_id = export_id or (f"{case_id}-export" if case_id else new_export_id())
     with db() as s:
         get_account(s, account_id)
-        if s.get(ExportRow, export_id) is None:
+        row = s.get(ExportRow, export_id)
+        if row is not None and row.account_id != account_id:
+            raise OffboardingError(f"export {export_id} belongs to account {row.account_id}")
+        if row is None:
             s.add(
                 ExportRow(
                     export_id=export_id,
@@ -66,76 +92,171 @@ def start_export(account_id: str, case_id: str | None, export_id: str | None) ->
                     requested_at=utcnow(),
                 )
             )
-            audit(s, case_id, "export", "export_started", export_id)
-    return export_id
+            audit(s, case_id, "export", "export_started", export_id, data={"account": account_id})
+    parts = catalogue().parts()  # first use may generate the sample dataset: done here, once
+    return {"export_id": export_id, "parts": [list(p) for p in parts]}
 
 
-def _batches(account_id: str, category: str) -> tuple[list[pa.RecordBatch] | Any, dict | None]:
+def _part_dict(
+    record: ObjectRecord, name: str, category: str, fmt: str, summary: dict | None, skipped: bool
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "key": record.key,
+        "category": category,
+        "format": fmt,
+        "bytes": record.bytes,
+        "rows": record.rows,
+        "sha256": record.sha256,
+        "content_type": record.content_type,
+        "summary": summary,
+        "skipped": skipped,
+    }
+
+
+def _remember(export_id: str, part: dict[str, Any]) -> None:
     with db() as s:
-        account = get_account(s, account_id)
-    if category == "account_and_users":
-        doc = {
-            "account": account.model_dump(mode="json"),
-            "users": product_data.users(account).to_pylist(),
-        }
-        return product_data.users(account).to_batches(), doc
-    if category == "content":
-        return product_data.content(account).to_batches(), None
-    if category == "usage":
-        return product_data.usage_batches(account), None
-    if category == "integrations_and_configuration":
-        return [], product_data.configuration(account)
-    if category == "generated_reports":
-        return product_data.generated_reports(account).to_batches(), None
-    raise ValueError(f"unknown category {category!r}")
+        row = s.scalar(
+            select(ExportObjectRow).where(
+                ExportObjectRow.export_id == export_id, ExportObjectRow.name == part["name"]
+            )
+        )
+        if row is None:
+            row = ExportObjectRow(export_id=export_id, name=part["name"])
+            s.add(row)
+        for field in ("key", "category", "format", "bytes", "rows", "sha256", "content_type"):
+            setattr(row, field, part[field])
+        row.summary = part["summary"] if part["summary"] is not None else row.summary
+        row.done_at = utcnow()
 
 
-@task(name="export-part", **RETRYING)
+def _complete(
+    st: ObjectStore, export_id: str, name: str, key: str
+) -> tuple[ObjectRecord, dict | None] | None:
+    """The object at `key` if it is complete and its checksum matches what we recorded."""
+    found = existing_record(st, key)
+    if found is None:
+        return None
+    with db() as s:
+        row = s.scalar(
+            select(ExportObjectRow).where(
+                ExportObjectRow.export_id == export_id, ExportObjectRow.name == name
+            )
+        )
+        if row is not None and (row.sha256, row.bytes) != (found.sha256, found.bytes):
+            return None  # not the bytes we wrote: write again
+        return found, (row.summary if row is not None else None)
+
+
+@task(
+    name="export-part",
+    task_run_name="export-{category}-{fmt}",
+    tags=["s3-export"],  # `prefect concurrency-limit create s3-export N` caps it across runs
+    **RETRYING,
+)
 def export_part(account_id: str, export_id: str, category: str, fmt: str) -> dict[str, Any]:
     st = store()
-    key = export_key(st, account_id, export_id, f"{category}.{fmt}")
-    done = existing_record(st, key)
+    name = object_name(category, fmt)
+    key = export_key(st, account_id, export_id, name)
+    done = _complete(st, export_id, name, key)
     if done is not None:
-        return {**asdict(done), "category": category, "format": fmt, "skipped": True}
-    batches, doc = _batches(account_id, category)
-    if fmt == "json":
-        data = json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode()
-        record = st.put_bytes(key, data, CONTENT_TYPES[fmt])
+        part = _part_dict(done[0], name, category, fmt, done[1], skipped=True)
     else:
-        counted = RowCounter(batches)
-        chunks = csv_chunks(counted) if fmt == "csv" else jsonl_chunks(counted)
-        record = st.stream_upload(key, chunks, CONTENT_TYPES[fmt], rows=counted)
-    return {**asdict(record), "category": category, "format": fmt, "skipped": False}
+        with db() as s:
+            account = get_account(s, account_id)
+        record, summary = write_part(
+            st, catalogue(), account, key, category, fmt, part_size=_part_size()
+        )
+        part = _part_dict(record, name, category, fmt, summary, skipped=False)
+    _remember(export_id, part)
+    return part
+
+
+def _usage_summary(account_id: str, parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The summary gathered while streaming; a summary pass only if every such part was
+    skipped by a rerun and its summary was never recorded."""
+    cat = catalogue()
+    for name, spec in cat.categories.items():
+        if spec.summary is None:
+            continue
+        found = next((p["summary"] for p in parts if p["category"] == name and p["summary"]), None)
+        if found is not None:
+            return found
+        cols = [c for c in (spec.summary.time, spec.summary.group) if c]
+        batches = open_source(cat, name, account_id, columns=cols)
+        tap = SummaryTap(batches, spec.summary.time, spec.summary.group)
+        for _ in tap:
+            pass
+        return tap.to_dict()
+    return None
+
+
+def _retention(case_id: str | None) -> dict[str, Any] | None:
+    if case_id is None:
+        return None
+    policy = get_settings().policy().retention
+    with db() as s:
+        plan = get_case(s, case_id).plan or {}
+    if "closure_on" not in plan:
+        return None
+    return {
+        "closed_on": plan["closure_on"],
+        "purge_on": plan.get("purge_on"),
+        "backups_expire_on": plan.get("backups_expire_on"),
+        "retention_days": policy.retention_days,
+    }
+
+
+@task(name="export-report", **RETRYING)
+def export_report(
+    account_id: str, export_id: str, case_id: str | None, parts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The PDF summary: account overview, contents with row counts, usage charts, retention."""
+    st = store()
+    key = export_key(st, account_id, export_id, REPORT_NAME)
+    done = _complete(st, export_id, REPORT_NAME, key)
+    if done is not None:
+        part = _part_dict(done[0], REPORT_NAME, "report", "pdf", None, skipped=True)
+    else:
+        with db() as s:
+            account = get_account(s, account_id)
+            requested = as_utc(s.get(ExportRow, export_id).requested_at)
+        objects = [
+            {**p, "kind": FORMAT_KINDS[p["format"]].split(":")[0]}
+            for p in sorted(parts, key=lambda p: p["name"])
+        ]
+        pdf = export_report_pdf(
+            account_profile(account),
+            export_id,
+            requested.date() if requested else date.today(),
+            objects,
+            _usage_summary(account_id, parts),
+            _retention(case_id),
+            get_settings().policy().retention.export_link_expiry_days,
+            account.locale,
+        )
+        record = st.put_bytes(key, pdf, CONTENT_TYPES["pdf"])
+        part = _part_dict(record, REPORT_NAME, "report", "pdf", None, skipped=False)
+    _remember(export_id, part)
+    return part
 
 
 @task(name="write-manifest", **RETRYING)
-def write_manifest(account_id: str, export_id: str, parts: list[dict[str, Any]]) -> dict:
+def write_manifest(account_id: str, export_id: str, objects: list[dict[str, Any]]) -> dict:
     st = store()
-    objects = sorted(
-        (
-            {
-                k: p[k]
-                for k in ("key", "bytes", "rows", "sha256", "content_type", "category", "format")
-            }
-            for p in parts
-        ),
-        key=lambda o: o["key"],
+    key = export_key(st, account_id, export_id, MANIFEST_NAME)
+    with db() as s:
+        requested = as_utc(s.get(ExportRow, export_id).requested_at)
+    manifest = manifest_document(
+        account_id, export_id, st.bucket, key, requested.isoformat(), objects
     )
-    manifest = {
-        "export_id": export_id,
-        "account_id": account_id,
-        "objects": objects,
-        "formats": {
-            "csv": "table (RFC 4180, UTF-8, header)",
-            "jsonl": "table as JSON Lines",
-            "json": "structured document",
-        },
-    }
-    key = export_key(st, account_id, export_id, "manifest.json")
-    st.put_bytes(key, json.dumps(manifest, indent=2, sort_keys=True).encode(), "application/json")
+    data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    st.put_bytes(key, data, CONTENT_TYPES["json"])
     with db() as s:
         row = s.get(ExportRow, export_id)
         row.manifest_key, row.manifest = key, manifest
+        if row.status != "delivered":
+            row.status = "complete"
     return manifest
 
 
@@ -149,15 +270,14 @@ def deliver_export(case_id: str, export_id: str) -> dict[str, Any]:
     with db() as s:
         done = step_result(s, case_id, "export_delivered")
         row = s.get(ExportRow, export_id)
-        manifest = row.manifest
+        manifest, manifest_key = row.manifest, row.manifest_key
     if done is None:
         st = store()
         expiry = policy.retention.export_link_expiry_days * 86_400
         links = [
-            {"name": o["key"].rsplit("/", 1)[-1], "url": st.presign(o["key"], expiry)}
-            for o in manifest["objects"]
+            {"name": o["name"], "url": st.presign(o["key"], expiry)} for o in manifest["objects"]
         ]
-        links.append({"name": "manifest.json", "url": st.presign(row.manifest_key, expiry)})
+        links.append({"name": MANIFEST_NAME, "url": st.presign(manifest_key, expiry)})
         expires = (utcnow() + timedelta(seconds=expiry)).date().isoformat()
         send_message.fn(
             case_id, "export_ready", extra={"export": {"links": links, "expires_on": expires}}
@@ -166,9 +286,11 @@ def deliver_export(case_id: str, export_id: str) -> dict[str, Any]:
             row = s.get(ExportRow, export_id)
             now = utcnow()
             row.status, row.delivered_at = "delivered", row.delivered_at or now
-            hours = (now - row.requested_at.replace(tzinfo=now.tzinfo)).total_seconds() / 3600
+            hours = (as_utc(row.delivered_at) - as_utc(row.requested_at)).total_seconds() / 3600
             done = {
                 "export_id": export_id,
+                "requested_at": as_utc(row.requested_at).isoformat(),
+                "delivered_at": as_utc(row.delivered_at).isoformat(),
                 "hours": round(hours, 4),
                 "target_hours": policy.retention.export_target_hours,
                 "met": hours <= policy.retention.export_target_hours,

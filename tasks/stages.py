@@ -283,34 +283,3 @@ def deactivation(case_id: str) -> dict[str, Any]:
             record_step(s, case_id, "deactivation", done)
         _stage_done(s, case_id, "deactivation")
     return done
-
-
-@task(name="purge", **RETRYING)
-def purge(case_id: str) -> dict[str, Any]:
-    """§6 retention end: delete the account's export objects, unless a legal hold is set."""
-    from tasks.export import store
-
-    with db() as s:
-        case = get_case(s, case_id)
-        done = step_result(s, case_id, "purge")
-        if done is not None:
-            return done
-        if not _closed(s, case_id):
-            return {"purged": False, "why": "not closed yet; the sweeper retries"}
-        if case.legal_hold:
-            audit(s, case_id, FLOW, "purge_refused", "legal hold", "a legal hold is set")
-            return {"purged": False, "why": "legal hold"}
-        account_id = case.account_id
-    st = store()
-    prefix = st.key("exports", account_id) + "/"
-    deleted = st.delete_prefix(prefix)
-    remaining = st.list_keys(prefix)
-    if remaining:
-        raise RuntimeError(f"purge left {len(remaining)} objects under {prefix}")
-    with db() as s:
-        case = get_case(s, case_id)
-        done = {"purged": True, "objects_deleted": len(deleted), "prefix": prefix}
-        record_step(s, case_id, "purge", done)
-        set_status(s, case, CaseStatus.purged, FLOW, "retention ended; data deleted")
-        _stage_done(s, case_id, "purge")
-    return done

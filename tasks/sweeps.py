@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
@@ -52,6 +52,56 @@ def escalate_overdue() -> list[str]:
         ]
     for case_id, key in overdue:
         notify_escalation.fn(case_id, key, f"no decision on {key} in time")
+    return [c for c, _ in overdue]
+
+
+def _log():  # noqa: ANN202 - a run logger inside a run, the module logger outside (tests)
+    import logging
+
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+@task(name="check-acknowledgements", **RETRYING)
+def check_acknowledgements() -> list[str]:
+    """§1 backstop: an open request not acknowledged by its target (24 h in the account's
+    business hours) is flagged on the case (`offboard cases` shows it) and the team and
+    managers get one notice per case."""
+    from offboarding.ack_sla import OVERDUE_MARKER, ack_status
+    from offboarding.mailer_ledger import flag_case
+    from offboarding.settings import get_settings
+    from offboarding.storage.models import AccountRow
+    from tasks.messaging import send_message
+
+    target = get_settings().policy().comms.acknowledgement_target_hours
+    overdue = []
+    with db() as s:
+        rows = s.execute(
+            select(CaseRow, AccountRow.data)
+            .join(AccountRow, AccountRow.account_id == CaseRow.account_id)
+            .where(
+                CaseRow.acknowledged_at.is_(None),
+                CaseRow.status.in_([str(x) for x in OPEN_STATUSES]),
+            )
+        ).all()
+        for case, account in rows:
+            status = ack_status(case.requested_at, None, account.get("timezone"), target)
+            if status.overdue:
+                flag_case(
+                    s, case.case_id, f"{OVERDUE_MARKER} (due {status.due_at:%Y-%m-%d %H:%M} UTC)"
+                )
+                overdue.append((case.case_id, status.due_at.isoformat()))
+    for case_id, due in overdue:
+        try:  # one undeliverable notice must not hide the others; the next sweep tries again
+            send_message.fn(
+                case_id, "acknowledgement_overdue", extra={"due_at": due, "target_hours": target}
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded on the case by the ledger, logged here
+            _log().warning("acknowledgement notice for %s not sent: %s", case_id, exc)
     return [c for c, _ in overdue]
 
 

@@ -3,6 +3,12 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from offboarding.storage import (
+    models_comms,  # noqa: F401  (issue 4 tables)
+    models_export,  # noqa: F401  (issue 3 tables)
+    models_feedback,  # noqa: F401  (issue 6 tables)
+    models_winback,  # noqa: F401  (issue 5 tables)
+)
 from offboarding.storage.models import Base
 
 config = context.config

@@ -127,7 +127,11 @@ class ApprovalRow(Base):
 
 
 class MessageRow(Base):
-    """The outbox: one message per (case, kind, sequence), never sent twice."""
+    """The outbox: one message per (case, kind, sequence), never sent twice.
+
+    The row is written (status `sending`) before the transport is called and marked `sent`
+    after; see `offboarding.mailer_ledger` for the states (migration 0004 added them).
+    """
 
     __tablename__ = "messages"
     __table_args__ = (UniqueConstraint("case_id", "kind", "seq"),)
@@ -139,7 +143,18 @@ class MessageRow(Base):
     subject: Mapped[str] = mapped_column(String(500))
     locale: Mapped[str] = mapped_column(String(8))
     location: Mapped[str] = mapped_column(String(1000))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(
+        String(16), default="sent", server_default="sent", index=True
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ExportRow(Base):

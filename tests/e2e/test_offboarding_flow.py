@@ -299,8 +299,8 @@ def test_worker_killed_mid_run_finishes_without_repeats(stack):
 
     keys = store().list_keys(f"exports/KAMPUNG-MY/{case_id}-export")
     purged = next((x["result"] for x in case_view(case_id)["steps"] if x["step"] == "purge"), None)
-    # seven parts and the manifest, none twice (deleted by now if day 90 has come)
-    assert (purged["objects_deleted"] if purged else len(keys)) == 8
+    # seven data parts, the PDF report and the manifest, none twice (deleted by day 90)
+    assert (purged["objects_deleted"] if purged else len(keys)) == 9
     recovered = [a for a in case_view(case_id)["audit"] if a["action"] == "run_recovered"]
     assert len(recovered) == 2
     # stages that came due while the case was stuck wait for closure; the sweeper runs them
