@@ -175,6 +175,42 @@ def scripts() -> list[Script]:
             end="purged",
             channel="portal",
         ),
+        Script(
+            "Japanese account (low value)",
+            "SAKURA-JP",
+            "hanako@sakura-design.example",
+            "事業方針の変更により解約します。",
+            [
+                (
+                    "verify",
+                    {
+                        "decided_by": "yuki.tanaka@example.com",
+                        "reason": "policy_change",
+                        "reason_detail": "社内ツールの統一",
+                    },
+                )
+            ],
+            end="purged",
+        ),
+        Script(
+            "Malaysian account (cost)",
+            "KAMPUNG-MY",
+            "ahmad@kampung.example",
+            "Kos terlalu tinggi untuk pasukan kecil kami.",
+            [
+                (
+                    "verify",
+                    {
+                        "decided_by": "aisyah.rahman@example.com",
+                        "reason": "cost",
+                        "reason_detail": "Harga per pengguna terlalu tinggi",
+                        "firm_decision": True,
+                    },
+                )
+            ],
+            end="purged",
+            channel="portal",
+        ),
     ]
 
 
