@@ -257,7 +257,7 @@ def run_script(
         "case_id": case_id,
         "account_id": sc.account_id,
         "title": sc.title,
-        "path": " → ".join(sc.path),
+        "path": path_taken(case_id),
         "status": final.status,
         "elapsed": round(time.monotonic() - t0, 1),
         "ok": final.status == sc.end,
@@ -372,6 +372,7 @@ def _summary(rows: list[dict[str, Any]], stack: Any, console: Console, as_json: 
     if as_json:
         print(json.dumps({"cases": rows, "ui": stack.ui_url}, indent=2, default=str))
         return
+    console.width = max(console.width, 170)
     t = Table(
         "case",
         "account",
