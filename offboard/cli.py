@@ -402,7 +402,10 @@ def _register_extensions() -> None:
         module.register(app)
 
 
-_register_extensions()
-
 if __name__ == "__main__":
-    app()
+    # `python -m offboard.cli`: run the importable module, so extensions register once
+    from offboard.cli import app as _app
+
+    _app()
+else:
+    _register_extensions()
