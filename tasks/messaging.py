@@ -139,11 +139,13 @@ def compose(
     settings = get_settings()
     case = get_case(session, case_id)
     account = get_account(session, case.account_id)
+    # customers read their own language; internal notices go out in the team's
+    locale = settings.policy().comms.default_locale if kind in INTERNAL_KINDS else account.locale
     try:
-        rendered = render(kind, message_context(session, case_id, extra), account.locale)
+        rendered = render(kind, message_context(session, case_id, extra), locale)
     except (UndefinedError, ValueError) as exc:
         raise MessageNotRenderable(
-            f"{kind} for case {case_id} cannot be rendered in {account.locale!r}: {exc}"
+            f"{kind} for case {case_id} cannot be rendered in {locale!r}: {exc}"
         ) from exc
     owner = Address(str(account.owner.email), account.owner.name)
     sender = Address(settings.mail_from, account.owner.name) if settings.mail_from else owner
