@@ -341,6 +341,7 @@ def sweep(as_json: bool = JsonOpt) -> None:
 def up(
     state_dir: Path = typer.Option(Path(".state"), help="Project-local state folder"),
     port: int = typer.Option(4200, help="Prefect server port"),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Run the embedded stack (Prefect server, local S3, served deployments) until Ctrl-C."""
     import signal
@@ -351,17 +352,22 @@ def up(
     stack = Stack(state_dir, prefect_port=port)
     with console.status("starting the embedded stack…"):
         stack.start()
-    console.print(f"Prefect UI: [bold]{stack.ui_url}[/bold]   S3: {stack.s3.endpoint}")
-    console.print(
-        "In another shell: "
-        + " ".join(
-            f"{k}={v}"
-            for k, v in stack.env.items()
-            if k in ("PREFECT_API_URL", "AWS_ENDPOINT_URL_S3")
-        )
-        + " offboard cases"
+    ready = {
+        "ui": stack.ui_url,
+        "api": stack.api_url,
+        "s3": stack.s3.endpoint,
+        "env_file": str(stack.env_file),
+    }
+    _out(
+        ready,
+        as_json,
+        lambda d: console.print(
+            f"Prefect UI: [bold]{d['ui']}[/bold]   S3: {d['s3']}\n"
+            f"`offboard` in another shell finds this stack through {d['env_file']}"
+        ),
     )
-    console.print("Ctrl-C to stop.")
+    if not as_json:
+        console.print("Ctrl-C to stop.")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
