@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, SupportsInt
 from urllib.parse import urlencode
@@ -32,6 +34,7 @@ from botocore.exceptions import ClientError
 __all__ = [
     "MIN_PART_SIZE",
     "DEFAULT_PART_SIZE",
+    "DEFAULT_UPLOAD_CONCURRENCY",
     "ObjectRecord",
     "ObjectStore",
     "existing_record",
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3 minimum for every part but the last
 DEFAULT_PART_SIZE = 16 * MiB
+# Parts of one stream in flight at once while the next part is produced. Memory per stream is
+# (DEFAULT_UPLOAD_CONCURRENCY + 1) parts; boto3 clients are thread-safe and pool 10 connections.
+DEFAULT_UPLOAD_CONCURRENCY = 4
 MAX_PARTS = 10_000
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 limit
 SSE = "AES256"
@@ -118,11 +124,20 @@ def _iter_parts(chunks: Iterable[bytes], part_size: int) -> Iterator[bytes]:
 class ObjectStore:
     """One bucket and key prefix. Prefix arguments are folders: "a/b" means "a/b/"."""
 
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        client: Any = None,
+        upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY,
+    ) -> None:
+        if upload_concurrency < 1:
+            raise ValueError("upload_concurrency must be >= 1")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client = client if client is not None else s3_client()
         self.server_side_encryption: str | None = SSE
+        self.upload_concurrency = upload_concurrency
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -293,6 +308,13 @@ class ObjectStore:
 
     # -- streaming ------------------------------------------------------------------------
 
+    def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
+        """One UploadPart; its own API call, so botocore's standard retries apply to it."""
+        r = self.client.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        return {"PartNumber": number, "ETag": r["ETag"]}
+
     def stream_upload(
         self,
         key: str,
@@ -304,10 +326,13 @@ class ObjectStore:
         """Upload a byte stream of unknown length with memory bounded by `part_size`.
 
         SHA-256 and size are computed on the fly. A stream shorter than one part goes up as a
-        single PutObject. On any exception (in the stream or in S3) the multipart upload is
-        aborted, so no orphan parts are left, and the exception propagates. `rows` is read with
-        `int()` only after the stream is exhausted, so it may be a counter fed by the stream
-        (`table_writers.RowCounter`).
+        single PutObject. Longer streams are pipelined: up to `upload_concurrency` parts upload
+        in background threads while the stream produces the next one, so writing and sending
+        overlap and memory stays at `upload_concurrency + 1` parts. On any exception (in the
+        stream or in S3) the parts still queued are cancelled, those in flight are waited for,
+        and then the multipart upload is aborted, so no orphan parts are left; the exception
+        propagates. `rows` is read with `int()` only after the stream is exhausted, so it may
+        be a counter fed by the stream (`table_writers.RowCounter`).
         """
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be >= {MIN_PART_SIZE} (S3 minimum)")
@@ -327,21 +352,27 @@ class ObjectStore:
         sha = hashlib.sha256()
         size = 0
         done: list[dict[str, Any]] = []
+        pool = ThreadPoolExecutor(self.upload_concurrency, thread_name_prefix="s3-part")
+        in_flight: deque[Future[dict[str, Any]]] = deque()
         try:
             stream = itertools.chain((first, second), parts)
             del first, second  # the chain drops them once consumed
             for number, part in enumerate(stream, start=1):
                 if number > MAX_PARTS:
                     raise ValueError(f"more than {MAX_PARTS} parts: raise part_size")
-                sha.update(part)
+                sha.update(part)  # hashlib releases the GIL: the uploads keep going meanwhile
                 size += len(part)
-                # each UploadPart is its own API call: botocore's standard retries apply to it
-                r = self.client.upload_part(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=part
-                )
-                done.append({"PartNumber": number, "ETag": r["ETag"]})
+                if len(in_flight) >= self.upload_concurrency:
+                    done.append(in_flight.popleft().result())  # in order; raises its error
+                in_flight.append(pool.submit(self._upload_part, key, upload_id, number, part))
+                del part  # the future holds the only reference until it is sent
+            while in_flight:
+                done.append(in_flight.popleft().result())
+            pool.shutdown()
             self._complete(key, upload_id, done, size)
         except BaseException:
+            # no part may land after the abort, or it would be an orphan
+            pool.shutdown(wait=True, cancel_futures=True)
             try:
                 self._abort(key, upload_id)
             except Exception:

@@ -33,7 +33,12 @@ from offboarding.exporter import (
     object_name,
     write_part,
 )
-from offboarding.objectstore import ObjectRecord, ObjectStore, existing_record
+from offboarding.objectstore import (
+    DEFAULT_UPLOAD_CONCURRENCY,
+    ObjectRecord,
+    ObjectStore,
+    existing_record,
+)
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import AccountRow, ExportRow
@@ -45,7 +50,7 @@ SAMPLE_ACCOUNTS = Path(__file__).resolve().parent.parent / "offboarding" / "samp
 
 def store() -> ObjectStore:
     s = get_settings()
-    st = ObjectStore(s.bucket, s.prefix)
+    st = ObjectStore(s.bucket, s.prefix, upload_concurrency=_upload_concurrency())
     st.ensure_bucket()
     return st
 
@@ -65,6 +70,13 @@ def catalogue() -> Catalogue:
 def _part_size() -> int:
     """Multipart part size, `OFFBOARDING_EXPORT_PART_MIB` (default 16; S3's minimum is 5)."""
     return int(float(os.environ.get("OFFBOARDING_EXPORT_PART_MIB", "16")) * 1024 * 1024)
+
+
+def _upload_concurrency() -> int:
+    """Parts of one object in flight at once, `OFFBOARDING_EXPORT_UPLOAD_CONCURRENCY`
+    (default 4); each costs one part of memory."""
+    raw = os.environ.get("OFFBOARDING_EXPORT_UPLOAD_CONCURRENCY")
+    return int(raw) if raw else DEFAULT_UPLOAD_CONCURRENCY
 
 
 def new_export_id() -> str:

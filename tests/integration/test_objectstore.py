@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +157,94 @@ def test_failing_stream_aborts_upload_and_leaves_nothing(store: ObjectStore) -> 
     assert store.list_multipart_uploads(store.key()) == []
     assert store.head(key) is None
     assert existing_record(store, key) is None
+
+
+class _PartProbe:
+    """Counts UploadParts on the wire at once, and slows each so that overlap shows."""
+
+    def __init__(self, fail_part: int | None = None) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+        self.sent: list[int] = []
+        self.fail_part = fail_part
+
+    def before(self, params: Any, context: dict[str, Any], **_: Any) -> None:
+        number = int(params["query_string"]["partNumber"])
+        context["probe_part"] = number
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.05)
+        if number == self.fail_part:
+            with self.lock:
+                self.now -= 1
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UploadPart")
+
+    def after(self, context: dict[str, Any], **_: Any) -> None:
+        with self.lock:
+            self.now -= 1
+            self.sent.append(context["probe_part"])
+
+
+def _probed_store(s3: SeaweedS3, name: str, probe: _PartProbe, concurrency: int) -> ObjectStore:
+    client = s3_client(endpoint_url=s3.endpoint)
+    client.meta.events.register("before-call.s3.UploadPart", probe.before)
+    client.meta.events.register("after-call.s3.UploadPart", probe.after)
+    return ObjectStore(BUCKET, f"t/{name}", client=client, upload_concurrency=concurrency)
+
+
+def test_parts_upload_while_the_stream_produces_the_next(s3: SeaweedS3) -> None:
+    probe = _PartProbe()
+    st = _probed_store(s3, "pipelined", probe, concurrency=3)
+    produced: list[int] = []
+    ahead: list[int] = []
+
+    def stream() -> Iterator[bytes]:
+        for i in range(8):
+            # parts the producer holds or has handed over, minus those already sent
+            ahead.append(len(produced) - len(probe.sent))
+            produced.append(i)
+            yield os.urandom(MIN_PART_SIZE)
+
+    record = st.stream_upload(st.key("p.bin"), stream(), "x/y", part_size=MIN_PART_SIZE)
+    head = st.head(record.key)
+    assert head is not None and head["etag"].endswith("-8")
+    body = st.client.get_object(Bucket=BUCKET, Key=record.key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == record.sha256  # parts completed in order
+    assert 2 <= probe.most <= 3  # overlapped, and never more than the configured concurrency
+    assert max(ahead) <= 3 + 1  # memory bound: the parts in flight plus the one being built
+    assert sorted(probe.sent) == list(range(1, 9))
+
+
+def test_one_part_at_a_time_when_concurrency_is_one(s3: SeaweedS3) -> None:
+    probe = _PartProbe()
+    st = _probed_store(s3, "sequential", probe, concurrency=1)
+    data = os.urandom(3 * MIN_PART_SIZE + 1)
+    record = st.stream_upload(st.key("s.bin"), chunks_of(data, MiB), "x/y", part_size=MIN_PART_SIZE)
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    assert probe.most == 1 and probe.sent == [1, 2, 3, 4]
+    with pytest.raises(ValueError):
+        ObjectStore(BUCKET, "t/x", client=object(), upload_concurrency=0)
+
+
+def test_failed_part_while_others_in_flight_aborts_and_leaves_no_orphans(s3: SeaweedS3) -> None:
+    probe = _PartProbe(fail_part=3)
+    st = _probed_store(s3, "partfail", probe, concurrency=4)
+    consumed: list[int] = []
+
+    def stream() -> Iterator[bytes]:
+        for i in range(12):
+            consumed.append(i)
+            yield os.urandom(MIN_PART_SIZE)
+
+    key = st.key("f.bin")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        st.stream_upload(key, stream(), "x/y", part_size=MIN_PART_SIZE)
+    assert len(consumed) < 12  # the stream stopped once the failure surfaced
+    assert probe.now == 0  # every part in flight finished before the abort
+    assert st.list_multipart_uploads(st.key()) == []
+    assert st.head(key) is None
 
 
 def test_existing_record_ignores_objects_without_checksum(store: ObjectStore) -> None:
