@@ -145,6 +145,11 @@ class Catalogue:
             (c, f) for c in CATEGORIES if c in self.categories for f in self.categories[c].formats
         ]
 
+    def parts_largest_first(self) -> list[tuple[str, str]]:
+        """`parts()` with the large tables (categories offered as JSON Lines) first: their
+        uploads take longest, so they start at once and the small parts fill the free slots."""
+        return sorted(self.parts(), key=lambda p: "jsonl" not in self.categories[p[0]].formats)
+
     def resolve(self, dataset: str) -> str:
         dataset = _expand(dataset)
         if "://" in dataset:

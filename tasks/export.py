@@ -105,7 +105,8 @@ def start_export(account_id: str, case_id: str | None, export_id: str | None) ->
                 )
             )
             audit(s, case_id, "export", "export_started", export_id, data={"account": account_id})
-    parts = catalogue().parts()  # first use may generate the sample dataset: done here, once
+    # first use may generate the sample dataset: done here, once
+    parts = catalogue().parts_largest_first()
     return {"export_id": export_id, "parts": [list(p) for p in parts]}
 
 

@@ -64,6 +64,21 @@ def test_parts_are_every_category_times_its_formats() -> None:
     ]
 
 
+def test_large_tables_go_first_so_the_longest_uploads_start_at_once() -> None:
+    cats = {**CATS, "content": {"source": {"dataset": "c"}, "formats": ["jsonl", "csv"]}}
+    cat = parse_catalogue({"categories": cats}, Path("."))
+    assert cat.parts_largest_first() == [
+        ("content", "jsonl"),
+        ("content", "csv"),
+        ("usage", "jsonl"),
+        ("account_and_users", "csv"),
+        ("account_and_users", "json"),
+        ("integrations_and_configuration", "json"),
+        ("generated_reports", "csv"),
+    ]
+    assert sorted(cat.parts_largest_first()) == sorted(cat.parts())
+
+
 def test_unset_environment_variable_in_a_url_is_an_error(tmp_path: Path) -> None:
     cats = {
         **CATS,
