@@ -141,14 +141,17 @@ def write_part(
     part_size: int | None = None,
 ) -> tuple[ObjectRecord, dict[str, Any] | None]:
     """Stream one (category, format) object of `account` into `key`; returns its record and,
-    for a category with a summary, the usage summary gathered on the way."""
+    for the first format of a category with a summary, the usage summary gathered on the way."""
     spec = catalogue.categories[category]
     batches: Iterable[pa.RecordBatch] = AccountGuard(
         open_source(catalogue, category, account.account_id),
         spec.source.account_column,
         account.account_id,
     )
-    tap = SummaryTap(batches, spec.summary.time, spec.summary.group) if spec.summary else None
+    # one format's pass gathers the summary (the report takes the first it finds); the
+    # others skip its cost
+    gather = spec.summary is not None and fmt == spec.formats[0]
+    tap = SummaryTap(batches, spec.summary.time, spec.summary.group) if gather else None
     if tap is not None:
         batches = tap
     if fmt == "json":

@@ -255,6 +255,26 @@ def test_sample_dataset_documents_and_summary(tmp_path: Path) -> None:
     assert 0 < total < 5_000
 
 
+def test_summary_counts_months_in_the_columns_time_zone() -> None:
+    # 2025-01-31 20:00 UTC is already February in Tokyo
+    at = [datetime(2025, 1, 31, 20, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC), None]
+    batch = pa.record_batch(
+        {
+            "ts": pa.array(at, pa.timestamp("ms", tz="Asia/Tokyo")),
+            "day": pa.array([date(2024, 12, 31), date(2025, 1, 1), None]),
+            "event": ["a", "b", "a"],
+        }
+    )
+    tokyo = SummaryTap([batch], "ts", "event")
+    assert sum(b.num_rows for b in tokyo) == 3
+    assert tokyo.to_dict()["months"] == {"2025-02": 1, "2025-03": 1}
+    assert tokyo.to_dict()["groups"] == {"a": 2, "b": 1}
+    days = SummaryTap([batch], "day", None)
+    list(days)
+    assert days.to_dict()["months"] == {"2024-12": 1, "2025-01": 1}
+    assert days.to_dict()["first"] == "2024-12-31" and days.to_dict()["last"] == "2025-01-01"
+
+
 def test_certificate_pdf_is_reproducible_and_states_backup_expiry() -> None:
     cert = build_certificate(
         case_id="C-1",
