@@ -38,6 +38,7 @@ from offboarding.objectstore import (
     ObjectRecord,
     ObjectStore,
     existing_record,
+    return_part_buffers_to_os,
 )
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
@@ -50,6 +51,7 @@ SAMPLE_ACCOUNTS = Path(__file__).resolve().parent.parent / "offboarding" / "samp
 
 def store() -> ObjectStore:
     s = get_settings()
+    return_part_buffers_to_os()  # keeps the export's peak memory flat (see its docstring)
     st = ObjectStore(s.bucket, s.prefix, upload_concurrency=_upload_concurrency())
     st.ensure_bucket()
     return st

@@ -27,7 +27,7 @@ _PROBE = textwrap.dedent(
     from offboarding.catalogue import load_catalogue
     from offboarding.domain import Account
     from offboarding.exporter import write_part
-    from offboarding.objectstore import ObjectStore, s3_client
+    from offboarding.objectstore import ObjectStore, return_part_buffers_to_os, s3_client
 
     def hwm_kib():
         for line in open("/proc/self/status"):
@@ -36,6 +36,7 @@ _PROBE = textwrap.dedent(
 
     endpoint, catalogue_path, warm_path = sys.argv[1], sys.argv[2], sys.argv[3]
     account = Account.model_validate(json.loads(sys.argv[4]))
+    return_part_buffers_to_os()  # as the export task does
     store = ObjectStore(sys.argv[5], "t/memory", client=s3_client(endpoint_url=endpoint))
     store.ensure_bucket()
     warm = load_catalogue(warm_path)  # imports, pools, connections and writers warmed up

@@ -247,6 +247,19 @@ def test_failed_part_while_others_in_flight_aborts_and_leaves_no_orphans(s3: Sea
     assert st.head(key) is None
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="glibc on Linux")
+def test_part_buffers_tuning_applies_once_in_a_fresh_process() -> None:
+    code = "from offboarding.objectstore import return_part_buffers_to_os as r; print(r(), r())"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.stdout.split() == ["True", "True"]
+
+
 def test_existing_record_ignores_objects_without_checksum(store: ObjectStore) -> None:
     key = store.key("foreign.txt")
     store.client.put_object(Bucket=store.bucket, Key=key, Body=b"not ours")
