@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
-from offboarding.table_writers import jsonl_chunks
+from offboarding.table_writers import jsonl_chunks, polars_plain_type
 
 __all__ = ["JSONL_CONTENT_TYPE", "jsonl_stream", "polars_can_write"]
 
@@ -33,16 +33,7 @@ def polars_can_write(t: pa.DataType) -> bool:
         return polars_can_write(t.value_type)
     if pa.types.is_struct(t):
         return all(polars_can_write(t.field(i).type) for i in range(t.num_fields))
-    return (
-        pa.types.is_integer(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_date(t)
-        or pa.types.is_decimal(t)
-        or pa.types.is_null(t)
-    )
+    return polars_plain_type(t)
 
 
 def _polars_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:

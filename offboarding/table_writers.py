@@ -35,6 +35,7 @@ __all__ = [
     "csv_chunks",
     "jsonl_chunks",
     "jsonl_chunks_per_row",
+    "polars_plain_type",
 ]
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -86,9 +87,9 @@ def csv_chunks(
         yield from _pyarrow_csv(schema, rest)
 
 
-def _polars_csv_can_write(t: pa.DataType) -> bool:
-    if pa.types.is_dictionary(t):
-        return _polars_csv_can_write(t.value_type)
+def polars_plain_type(t: pa.DataType) -> bool:
+    """Scalar types polars writes as-is to both CSV and JSON (numbers, booleans, strings,
+    dates, decimals, nulls); each writer adds its own rules for timestamps and nesting."""
     return (
         pa.types.is_integer(t)
         or pa.types.is_floating(t)
@@ -96,10 +97,15 @@ def _polars_csv_can_write(t: pa.DataType) -> bool:
         or pa.types.is_string(t)
         or pa.types.is_large_string(t)
         or pa.types.is_date(t)
-        or pa.types.is_timestamp(t)
         or pa.types.is_decimal(t)
         or pa.types.is_null(t)
     )
+
+
+def _polars_csv_can_write(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return _polars_csv_can_write(t.value_type)
+    return pa.types.is_timestamp(t) or polars_plain_type(t)
 
 
 def _polars_csv(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
