@@ -189,7 +189,9 @@ def decide(case_id: str, verb: str, payload: dict[str, Any], wait: float = 120) 
         run_id = case.flow_run_id
     if refused is not None:  # raised after the commit, so the refusal stays in the audit log
         raise OffboardingError(f"refused: {refused}")
-    _wait_until_paused(run_id)
+    # the run pauses right after recording the wait; a busy Prefect server on SQLite has been
+    # seen to stall its writes for ~65 s (its 60 s busy timeout), so wait as long as allowed
+    _wait_until_paused(run_id, timeout=max(60.0, wait))
     try:
         resume_flow_run(UUID(run_id), run_input=value.model_dump(mode="json"))
     except Exception as exc:  # the server answers REJECT for input it will not take
