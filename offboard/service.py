@@ -135,14 +135,31 @@ def start_case_run(case_id: str, account_id: str, segment: str) -> str:
 
 
 def _wait_until_paused(run_id: str, timeout: float = 60) -> None:
+    """Wait until the run is paused *and* its input form is stored.
+
+    Prefect sets the Paused/Suspended state first and saves the run's input schema right after;
+    a resume in between is rejected ("Run input schema not found"), so both are awaited.
+    """
+    from httpx import HTTPStatusError
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while True:
             run = client.read_flow_run(UUID(run_id))
             if run.state and run.state.is_paused():
-                return
+                keyset = run.state.state_details.run_input_keyset
+                if not keyset:
+                    return
+                try:
+                    client.read_flow_run_input(UUID(run_id), keyset["schema"])
+                    return
+                except ObjectNotFound:
+                    pass
+                except HTTPStatusError as exc:
+                    if exc.response.status_code != 404:
+                        raise
             if time.monotonic() > deadline:
                 raise OffboardingError(
                     f"run {run_id} is {run.state.name if run.state else 'unknown'}, "

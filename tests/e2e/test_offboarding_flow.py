@@ -324,3 +324,46 @@ def test_sweeper_cron_has_upcoming_runs(stack):
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["daily-sweeper"]))
         )
     assert any(r.state and r.state.is_scheduled() for r in runs)
+
+
+def test_resume_waits_for_the_input_form_not_just_the_paused_state(stack):
+    """Prefect sets Suspended first and stores the run's input schema right after; a resume in
+    between is rejected ("Run input schema not found"), so the CLI waits for both."""
+    import json
+    import threading
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.input.run_input import keyset_from_paused_state
+    from prefect.states import Suspended
+
+    from offboard.service import _wait_until_paused
+
+    @flow(name="resume-race-probe")
+    def probe() -> None:  # never runs: no deployment serves it
+        return None
+
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(probe)
+        state = Suspended(timeout_seconds=600, pause_key="race")
+        keyset = keyset_from_paused_state(state)
+        state.state_details.run_input_keyset = keyset
+        client.set_flow_run_state(run.id, state, force=True)
+        assert client.read_flow_run(run.id).state.is_paused()
+
+        outcome: list[BaseException | None] = []
+
+        def wait() -> None:
+            try:
+                _wait_until_paused(str(run.id), timeout=60)
+                outcome.append(None)
+            except BaseException as exc:  # reported to the test thread
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=wait, daemon=True)
+        waiter.start()
+        waiter.join(2.0)
+        assert waiter.is_alive() and outcome == []  # paused, but no form yet: still waiting
+        client.create_flow_run_input(run.id, keyset["schema"], json.dumps({"type": "object"}))
+        waiter.join(20)
+        assert outcome == [None]
