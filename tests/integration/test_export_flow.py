@@ -34,12 +34,6 @@ ACCOUNTS = ["ACME-SMB", "GLOBEX-ENT", "INITECH-MM", "UMBRELLA-MM", "SOYLENT-EU",
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def prefect_api() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness

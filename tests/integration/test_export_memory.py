@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +58,6 @@ _PROBE = textwrap.dedent(
     print(json.dumps(out))
     """
 )
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    home = tmp_path_factory.mktemp("aws")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "offboarding-test")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "offboarding-test")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.setenv("AWS_CONFIG_FILE", str(home / "config"))
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
-        with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
-            yield server
 
 
 def _account() -> dict[str, Any]:

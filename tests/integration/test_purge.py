@@ -34,12 +34,6 @@ LEGAL = "lena.legal@example.com"
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
-    with SeaweedS3(tmp_path_factory.mktemp("seaweed")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, s3: SeaweedS3) -> Iterator[dict[str, str]]:
     tmp = tmp_path_factory.mktemp("purge")
     data = tmp / "product-data"
