@@ -151,27 +151,18 @@ DEFINITIONS: dict[str, str] = {
 }
 
 #: What the record must hold for a finished case, by final status (the quarterly audit).
+_CLOSED_STEPS = (
+    "intake",
+    "acknowledge",
+    "save_decision",
+    "plan",
+    "export_delivered",
+    "access_reduction",
+    "internal_closeout",
+)
 REQUIRED_STEPS: dict[str, tuple[str, ...]] = {
-    "closed": (
-        "intake",
-        "acknowledge",
-        "save_decision",
-        "plan",
-        "export_delivered",
-        "access_reduction",
-        "internal_closeout",
-    ),
-    "purged": (
-        "intake",
-        "acknowledge",
-        "save_decision",
-        "plan",
-        "export_delivered",
-        "access_reduction",
-        "internal_closeout",
-        "deactivation",
-        "purge",
-    ),
+    "closed": _CLOSED_STEPS,
+    "purged": (*_CLOSED_STEPS, "deactivation", "purge"),
     "saved": ("intake", "acknowledge", "save_decision"),
     "not_a_cancellation": ("intake", "acknowledge"),
 }
