@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo up test lint lock clean
+.PHONY: install demo up up-prod test lint lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,16 @@ demo: $(STAMP)  ## start the embedded stack, run the scripted cancellations, sto
 up: $(STAMP)  ## run the embedded stack until Ctrl-C
 	$(BIN)/offboard up
 
-test: $(STAMP)  ## lint, then every test (unit, SQLite + PostgreSQL, S3, Prefect)
+up-prod: $(STAMP)  ## the production topology here: PostgreSQL, Redis, a process work pool, 2 workers
+	$(BIN)/offboard up --production --state-dir .state/production
+
+test: $(STAMP)  ## lint and import contracts, then every test (unit, SQLite + PostgreSQL, S3, Prefect)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 lock:  ## re-resolve the pins from pyproject.toml into constraints.txt
 	rm -rf /tmp/offboarding-lock && $(PYTHON) -m venv /tmp/offboarding-lock

@@ -31,13 +31,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offboarding.dashboard_page import render_page  # noqa: E402
-from offboarding.kpi import (  # noqa: E402
+from offboarding.dashboard.measures import (  # noqa: E402
     REQUIRED_MESSAGES,
     REQUIRED_STEPS,
     DashboardData,
     compute_dashboard,
 )
+from offboarding.dashboard.page import render_page  # noqa: E402
 
 AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 REASONS = np.array(
@@ -279,7 +279,7 @@ def write_store(url: str, tables: dict[str, pd.DataFrame]) -> float:
         SaveAttemptRow,
         StepRow,
     )
-    from offboarding.storage.models_feedback import ExitFeedbackRow, ExitInterviewRow
+    from offboarding.storage.models.feedback import ExitFeedbackRow, ExitInterviewRow
 
     t0 = time.perf_counter()
     c = tables["cases"]
@@ -418,7 +418,7 @@ def main() -> None:
     print(f"peak RSS so far: {peak_rss_gib():.2f} GiB")
     load_s = None
     if not args.no_store:
-        from offboarding.kpi_store import load_dashboard_data
+        from offboarding.dashboard.store import load_dashboard_data
         from offboarding.storage.db import engine_for, session_scope
 
         with tempfile.TemporaryDirectory() as tmp:

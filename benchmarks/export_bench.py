@@ -137,8 +137,9 @@ def main() -> None:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    from offboarding.objectstore import ObjectStore, s3_client
-    from offboarding.s3server import SeaweedS3
+    from offboarding.adapters.s3.client import s3_client
+    from offboarding.adapters.s3.object_store import ObjectStore
+    from offboarding.adapters.seaweedfs import SeaweedS3
 
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as s3dir, SeaweedS3(Path(s3dir)) as s3:
         env = {

@@ -42,7 +42,7 @@ SQL = Path(__file__).with_name("winback_duckdb.sql")
 def run_polars(data: Path, night: date, policy: Policy) -> list[tuple[str, str]]:
     import polars as pl
 
-    from offboarding.winback_select import select_outreach
+    from offboarding.winback.selection import select_outreach
 
     selected = select_outreach(
         pl.scan_parquet(data / "candidates.parquet"),
@@ -259,7 +259,8 @@ def ensure_data(data: Path, accounts: int, signals: int, night: date) -> dict:
             night.isoformat(),
         ):
             return meta | {"generated_s": None}
-    from offboarding.winback_sample import generate, write_sample
+    from offboarding.winback.sample.population import generate
+    from offboarding.winback.sample.writing import write_sample
 
     t0 = time.perf_counter()
     meta = write_sample(generate(accounts, signals, night), data)

@@ -9,17 +9,30 @@ from prefect import serve
 from prefect.schedules import Cron
 
 from flows.dashboard_flow import dashboard_flow
+from flows.early_warning_flow import early_warning_flow
 from flows.escalation_flow import escalation_flow
 from flows.export_flow import export_flow
 from flows.offboarding_flow import offboarding_flow
+from flows.recovery_flow import recovery_flow
 from flows.stage_flow import stage_flow
 from flows.sweeper_flow import sweeper_flow
+from flows.webhook_flow import webhook_flow
 from flows.winback_flow import winback_flow
 from offboarding.settings import get_settings
 
 TIMEZONE = os.environ.get("OFFBOARDING_TIMEZONE", "UTC")
 SWEEPER_CRON = os.environ.get("OFFBOARDING_SWEEPER_CRON", "0 6 * * *")
 DASHBOARD_CRON = os.environ.get("OFFBOARDING_DASHBOARD_CRON", "0 7 * * *")
+#: Outbound webhooks: deliver the outbox every minute; "" turns the schedule off.
+WEBHOOK_CRON = os.environ.get("OFFBOARDING_WEBHOOK_CRON", "* * * * *")
+
+
+def _webhooks_on() -> bool:
+    """Scheduled only when endpoints are configured: no empty runs every minute otherwise."""
+    from offboarding.integrations.settings import integration_settings
+
+    s = integration_settings()
+    return bool(s.webhooks or s.webhooks_file)
 
 
 def deployments() -> list:
@@ -45,6 +58,20 @@ def deployments() -> list:
             schedules=[Cron(SWEEPER_CRON, TIMEZONE)],
             description="Runs due-and-missed stages, escalates overdue decisions, recovers runs.",
         ),
+        recovery_flow.to_deployment(
+            "run-recovery",
+            tags=["offboarding"],
+            schedules=[Cron(cron, TIMEZONE)] if (cron := get_settings().recovery_cron) else [],
+            description="Every few minutes: restart failed runs, reschedule orphaned ones, "
+            "start cases that have none; hand a case to people when restarts are spent.",
+        ),
+        webhook_flow.to_deployment(
+            "webhook-delivery",
+            tags=["integrations"],
+            schedules=[Cron(WEBHOOK_CRON, TIMEZONE)] if WEBHOOK_CRON and _webhooks_on() else [],
+            description="Every minute: signed POSTs of the webhook outbox (new events, due "
+            "retries) to the configured endpoints; at-least-once, one event id.",
+        ),
         export_flow.to_deployment(
             "offboarding-export",
             tags=["offboarding", "export"],
@@ -63,6 +90,15 @@ def deployments() -> list:
             schedules=[Cron(DASHBOARD_CRON, TIMEZONE)],
             description="§13 measures: Prefect artifacts and the HTML page (local and S3).",
         ),
+        early_warning_flow.to_deployment(
+            "early-warning-daily",
+            tags=["early-warning"],
+            schedules=[
+                Cron(get_settings().early_warning_cron, get_settings().early_warning_timezone)
+            ],
+            description="Daily at-risk scan before they ask to leave: episodes, owner alerts, "
+            "the at-risk queue (PLAYBOOK §14).",
+        ),
     ]
 
 
@@ -71,9 +107,12 @@ DEPLOYMENT_NAMES = {
     "offboarding-stage",
     "offboarding-escalation",
     "daily-sweeper",
+    "run-recovery",
+    "webhook-delivery",
     "offboarding-export",
     "winback-nightly",
     "dashboard-refresh",
+    "early-warning-daily",
 }
 
 

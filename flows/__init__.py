@@ -1,0 +1,1 @@
+"""Orchestration: the Prefect flows (DAGs, suspends, subflows, scheduling of later stages)."""

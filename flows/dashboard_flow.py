@@ -9,7 +9,7 @@ from typing import Any
 
 from prefect import flow
 
-from offboarding.patterns import PATTERN_THRESHOLD, PATTERN_WINDOW_DAYS
+from offboarding.feedback.patterns import PATTERN_THRESHOLD, PATTERN_WINDOW_DAYS
 from tasks.dashboard import (
     ARTIFACT_KEYS,
     compute_measures,

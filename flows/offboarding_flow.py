@@ -10,13 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.flow_runs import suspend_flow_run
 
-from flows.export_flow import export_flow
-from flows.inputs import ApprovalInput, SaveOutcomeInput, VerificationInput
-from tasks import case_steps as steps
+from flows.inputs import (
+    ApprovalInput,
+    RequesterConfirmationInput,
+    SaveOutcomeInput,
+    VerificationInput,
+)
+from flows.suspension import suspend_for_input
+from offboarding.trust.standing import ACCOUNT_ROLE
+from tasks.approvals import plan_and_route, record_approval, start_offboarding
 from tasks.artifacts import publish_case_summary
+from tasks.decisions import notify_escalation, open_wait, withdraw_escalation_check
+from tasks.intake import acknowledge, intake
+from tasks.proofs import prove_decider, send_decision_requests
+from tasks.requester import KEY as REQUESTER_KEY
+from tasks.requester import record_requester_confirmation
+from tasks.save_attempts import mark_saved, record_save_outcome, save_decision
 from tasks.stages import knowledge_transfer, schedule_stages
+from tasks.verification import close_not_a_cancellation, record_verification
 
 MAX_ASKS = 10  # a refused answer is asked again; this bounds a run that is being misused
 
@@ -35,21 +47,31 @@ def ask(
     """Suspend for a person's decision; a refused decision is recorded and asked again."""
     for attempt in range(1, MAX_ASKS + 1):
         key = step if attempt == 1 else f"{step}-{attempt}"
-        steps.open_wait(case_id, key, status, what, command, role)
+        open_wait(case_id, key, status, what, command, role)
+        send_decision_requests(case_id, key, what, command, role)
         prompt = (
             f"**Case {case_id}: {what}.**\n\n"
-            f"Or from the CLI: `offboard {command} {case_id} ...`. "
+            "Enter your work email and the one-time code from your decision email; a decision "
+            "without the decider's own code is refused. "
+            f"Or from the CLI, with your API token: `offboard {command} {case_id} ...`. "
             "Your email is checked against the roles in the policy."
         )
-        value = suspend_flow_run(
-            wait_for_input=model.with_initial_data(description=prompt), key=key
-        )
+        value = suspend_for_input(model.with_initial_data(description=prompt), key)
+        withdraw_escalation_check(case_id, key)
+        given = value.model_dump(mode="json")
+        proof = prove_decider(case_id, key, given)
+        if not proof["accepted"]:
+            # why is in the audit log; logs carry no personal data (they outlive a purge)
+            get_run_logger().warning("refused %s (identity not proven); asking again", key)
+            continue
+        given.pop("decision_code", None)
+        given["decided_by"], given["proven_by"] = proof["person"], proof["method"]
         if role is not None:
             record_kwargs["role"] = role
-        verdict = record(case_id, key, value=value.model_dump(mode="json"), **record_kwargs)
+        verdict = record(case_id, key, value=given, **record_kwargs)
         if verdict["accepted"]:
             return verdict
-        get_run_logger().warning("refused %s: %s; asking again", key, verdict["why"])
+        get_run_logger().warning("refused %s (see the audit log); asking again", key)
     raise RuntimeError(f"case {case_id}: {step} refused {MAX_ASKS} times; see the audit log")
 
 
@@ -67,7 +89,7 @@ def save_conversations(case_id: str, max_conversations: int) -> str:
             "awaiting_save_outcome",
             f"outcome of save conversation {number} of at most {max_conversations}",
             "save-outcome",
-            steps.record_save_outcome,
+            record_save_outcome,
             number=number,
         )
         outcome = verdict["decision"]
@@ -83,32 +105,49 @@ def save_conversations(case_id: str, max_conversations: int) -> str:
     log_prints=True,
 )
 def offboarding_flow(case_id: str, account_id: str) -> dict[str, Any]:
-    steps.intake(case_id)
-    steps.acknowledge(case_id)
+    received = intake(case_id)
+    acknowledge(case_id)
+    requester = f"requester {received.get('requester')}: {received.get('standing_text')}"
+    if received.get("standing", "authorised") != "authorised":
+        # §1 trust boundary: a stranger's request waits for the account's own confirmation
+        answer = ask(
+            case_id,
+            REQUESTER_KEY,
+            RequesterConfirmationInput,
+            "awaiting_requester_confirmation",
+            f"confirmation by the account's authorised contacts ({requester})",
+            "confirm-requester",
+            record_requester_confirmation,
+            role=ACCOUNT_ROLE,
+        )
+        if answer["decision"] != "confirm":
+            publish_case_summary(case_id, "refused by the account: nothing changed")
+            return {"case_id": case_id, "status": "refused_by_account"}
+        requester += ", confirmed by the account"
 
     verification = ask(
         case_id,
         "verification",
         VerificationInput,
         "awaiting_verification",
-        "verify the cancellation and its reason",
+        f"verify the cancellation and its reason ({requester})",
         "verify",
-        steps.record_verification,
+        record_verification,
     )
     if verification["decision"] == "not_a_cancellation":
-        result = steps.close_not_a_cancellation(case_id)
+        result = close_not_a_cancellation(case_id)
         publish_case_summary(case_id, "not a cancellation: back to support")
         return result
 
-    decision = steps.save_decision(case_id, verification)
+    decision = save_decision(case_id, verification)
     if decision["attempt"]:
         outcome = save_conversations(case_id, decision["max_conversations"])
         if outcome == "saved":
-            result = steps.mark_saved(case_id)
+            result = mark_saved(case_id)
             publish_case_summary(case_id, "saved")
             return result
 
-    routed = steps.plan_and_route(case_id, verification)
+    routed = plan_and_route(case_id, verification)
     for route in routed["approvals"]:
         role = route["role"]
         for rnd in range(1, MAX_ASKS + 1):
@@ -121,18 +160,22 @@ def offboarding_flow(case_id: str, account_id: str) -> dict[str, Any]:
                 "awaiting_approval" if rnd == 1 else "escalated",
                 f"{role} approval ({', '.join(route['reasons'])})",
                 "approve",
-                steps.record_approval,
+                record_approval,
                 role=role,
             )
             if verdict["decision"] == "approve":
                 break
-            steps.notify_escalation(
+            notify_escalation(
                 case_id, step, f"{role} rejected the plan", verdict["data"].get("comment", "")
             )
         else:
             raise RuntimeError(f"case {case_id}: {role} approval never given")
 
-    steps.start_offboarding(case_id)
+    start_offboarding(case_id)
+    # imported here: the export stack (pyarrow, polars, reportlab, boto3) costs ~1 s of CPU per
+    # process, and most runs of a case (every resume before this point) never export
+    from flows.export_flow import export_flow
+
     export_flow(account_id=account_id, case_id=case_id)
     knowledge_transfer(case_id, verification["data"].get("needs_knowledge_transfer", False))
     scheduled = schedule_stages(case_id)

@@ -19,6 +19,10 @@ def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
     if stage == "access_reduction":
         return stages.access_reduction(case_id)
     if stage == "closure":
+        if "access_reduction" in stages.due_stages(case_id):
+            # §5's order holds even when runs start late together (a backlog, a restart):
+            # access is reduced, and the customer told, before the account closes
+            stages.access_reduction(case_id)
         invoice = stages.final_billing(case_id)
         closed = stages.close_account(case_id)
         sent = stages.closure_communications(case_id)

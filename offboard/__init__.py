@@ -1,0 +1,1 @@
+"""The application: the `offboard` CLI, the service it calls, the embedded stack, the demo."""

@@ -19,9 +19,12 @@ from pathlib import Path
 
 import httpx
 
-from offboarding.s3server import SeaweedS3, free_port
+from offboarding.adapters.child_process import alive_with_marker, tethered
+from offboarding.adapters.seaweedfs import SeaweedS3, free_port
 
 STACK_ENV = "stack.env"
+#: The pids of the running stack's processes, so the next start can find a crashed one's.
+STACK_PIDS = "stack.pids"
 
 
 def load_stack_env(state_dir: Path | None = None) -> bool:
@@ -34,7 +37,18 @@ def load_stack_env(state_dir: Path | None = None) -> bool:
         return False
     for key, value in json.loads(path.read_text(encoding="utf-8")).items():
         os.environ.setdefault(key, value)
+    refresh_prefect_settings()
     return True
+
+
+def refresh_prefect_settings() -> None:
+    """Prefect reads its settings from the environment once, when first imported; a process
+    that imported it before pointing at a stack must re-read them, or its client quietly
+    starts a temporary server of its own."""
+    if "prefect" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
 
 
 def _port_free(port: int) -> bool:
@@ -54,11 +68,13 @@ class Stack:
     ) -> None:
         self.state_dir = state_dir.resolve()
         self.prefect_port = prefect_port or free_port()
+        self.web_port = free_port()
         self.day_seconds = day_seconds
         self.extra_env = extra_env or {}
         self.s3 = SeaweedS3(self.state_dir / "s3")
         self._server: subprocess.Popen | None = None
         self._runner: subprocess.Popen | None = None
+        self._web: subprocess.Popen | None = None
 
     @property
     def api_url(self) -> str:
@@ -67,6 +83,10 @@ class Stack:
     @property
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.prefect_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -92,6 +112,7 @@ class Stack:
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             "OFFBOARDING_STATE_DIR": str(self.state_dir),
             "OFFBOARDING_UI_URL": self.ui_url,
+            "OFFBOARDING_WEB_URL": self.web_url,
         }
         if self.day_seconds is not None:
             env["OFFBOARDING_DAY_SECONDS"] = str(self.day_seconds)
@@ -101,6 +122,7 @@ class Stack:
     def apply_env(self) -> None:
         """Point this process (the CLI, a test) at the stack."""
         os.environ.update(self.env)
+        refresh_prefect_settings()
         from offboarding.settings import get_settings
 
         get_settings.cache_clear()
@@ -108,7 +130,7 @@ class Stack:
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
         out = open(self.state_dir / log, "ab")  # noqa: SIM115 - lives as long as the process
         return subprocess.Popen(
-            args,
+            tethered(args),  # stops when this process dies, however it dies
             env={**os.environ, **self.env},
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -133,19 +155,7 @@ class Stack:
             ],
             "prefect-server.log",
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._server.poll() is not None:
-                raise RuntimeError(
-                    f"Prefect server exited; see {self.state_dir}/prefect-server.log"
-                )
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"Prefect server not healthy after {timeout}s")
+        self._wait_healthy(self._server, f"{self.api_url}/health", "prefect-server.log", timeout)
 
     def start_runner(self, timeout: float = 120) -> None:
         """Serve every deployment in a child process (the 'worker')."""
@@ -166,6 +176,40 @@ class Stack:
             time.sleep(1)
         raise TimeoutError("deployments not served in time")
 
+    def start_web(self, timeout: float = 60) -> None:
+        """The web service (decision pages) beside the Prefect server."""
+        self._web = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "offboard.web.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.web_port),
+                "--log-level",
+                "warning",
+            ],
+            "web.log",
+        )
+        self._wait_healthy(self._web, f"{self.web_url}/healthz", "web.log", timeout)
+
+    def _wait_healthy(self, proc: subprocess.Popen, url: str, log: str, timeout: float) -> None:
+        """Until `url` answers 200; a process that exits first is an error naming its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{log.removesuffix('.log')} exited; see {self.state_dir}/{log}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{url} not healthy after {timeout}s")
+
     def kill_runner(self) -> None:
         """Simulate a worker crash: SIGKILL the runner and every flow-run process it started."""
         if self._runner is None:
@@ -178,12 +222,44 @@ class Stack:
 
     def start(self) -> Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        for line in self.stop_leftovers():
+            print(line, file=sys.stderr)
         self.s3.start()
         self.start_server()
         self.apply_env()
+        self.start_web()
         self.start_runner()
+        self._write_pids()
         self.env_file.write_text(json.dumps(self.env, indent=1), encoding="utf-8")
         return self
+
+    def _write_pids(self) -> None:
+        procs = {"s3": self.s3.pid, "server": self._server, "web": self._web}
+        procs["runner"] = self._runner
+        pids = {k: (v if isinstance(v, int) or v is None else v.pid) for k, v in procs.items()}
+        (self.state_dir / STACK_PIDS).write_text(json.dumps(pids), encoding="utf-8")
+
+    def stop_leftovers(self, grace: float = 10) -> list[str]:
+        """Stop what a stack that died without stopping (kill -9, power loss) left running on
+        this state folder: its S3 server would hold the data's lock and its Prefect server
+        would keep answering. Only processes that name this folder are touched."""
+        path = self.state_dir / STACK_PIDS
+        if not path.exists():
+            return []
+        said = []
+        for role, pid in json.loads(path.read_text(encoding="utf-8")).items():
+            if not pid or not alive_with_marker(pid, str(self.state_dir)):
+                continue
+            for child in _descendants(pid):
+                _kill(child, signal.SIGTERM)
+            _kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while alive_with_marker(pid, str(self.state_dir)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _kill(pid)
+            said.append(f"stopped a previous stack's {role} (pid {pid}) left on {self.state_dir}")
+        path.unlink(missing_ok=True)
+        return said
 
     @property
     def env_file(self) -> Path:
@@ -191,7 +267,7 @@ class Stack:
         return self.state_dir / STACK_ENV
 
     def stop(self) -> None:
-        for proc in (self._runner, self._server):
+        for proc in (self._runner, self._web, self._server):
             if proc is not None and proc.poll() is None:
                 for pid in _descendants(proc.pid):
                     _kill(pid, signal.SIGTERM)
@@ -200,9 +276,10 @@ class Stack:
                     proc.wait(20)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
-        self._runner = self._server = None
+        self._runner = self._web = self._server = None
         self.s3.stop()
         self.env_file.unlink(missing_ok=True)
+        (self.state_dir / STACK_PIDS).unlink(missing_ok=True)
 
     def __enter__(self) -> Stack:
         return self.start()

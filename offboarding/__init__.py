@@ -1,0 +1,1 @@
+"""The domain, one subpackage per capability; the shared nouns, policy and settings at the top."""

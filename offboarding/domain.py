@@ -109,6 +109,7 @@ class CaseStatus(StrEnum):
     """Case statuses in the playbook's words."""
 
     received = "received"
+    awaiting_requester_confirmation = "awaiting_requester_confirmation"
     awaiting_verification = "awaiting_verification"
     awaiting_save_outcome = "awaiting_save_outcome"
     awaiting_approval = "awaiting_approval"
@@ -118,10 +119,13 @@ class CaseStatus(StrEnum):
     not_a_cancellation = "not_a_cancellation"
     escalated = "escalated"
     purged = "purged"
+    unconfirmed = "unconfirmed"  # nobody authorised confirmed a stranger's request in time
+    refused_by_account = "refused_by_account"  # the account said "this wasn't us"
 
 
 WAITING_STATUSES = frozenset(
     {
+        CaseStatus.awaiting_requester_confirmation,
         CaseStatus.awaiting_verification,
         CaseStatus.awaiting_save_outcome,
         CaseStatus.awaiting_approval,
@@ -165,11 +169,17 @@ class Account(BaseModel):
     reference: bool = False
     expansion_potential: bool = False
     relationship_strong: bool = False
+    #: Seed 003: joins for a season (a tournament, a busy quarter) and leaves after it.
+    seasonal: bool = False
+    season: str = Field(default="", description="Which season brings them, e.g. 'spring'")
     region: str = "US"
     locale: str = "en"
     timezone: str = "UTC"
     owner: Owner
     contacts: list[Contact] = Field(default_factory=list)
+    #: The account's ids in the systems we integrate with, e.g. {"stripe_subscription":
+    #: "sub_..."}: an adapter that finds its id here does not have to search the vendor.
+    external_ids: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("contract_end")
     @classmethod
@@ -217,3 +227,32 @@ class Reason(BaseModel):
     product_gap: str | None = None
     preventable: bool | None = None
     missed_warning_signs: str = ""
+
+
+# -- the win-back vocabulary (§11): the policy and the win-back rules both speak it --------
+
+
+class SignalType(StrEnum):
+    """Trigger events that justify a win-back outreach (§11, seed 003)."""
+
+    competitor_acquired = "competitor_acquired"
+    competitor_price_change = "competitor_price_change"
+    stack_pain_post = "stack_pain_post"
+    growth_phase = "growth_phase"
+    feature_shipped = "feature_shipped"
+    champion_moved = "champion_moved"
+    season_returns = "season_returns"
+
+
+#: Signals about a competitor: they match the accounts that left for it, or one account.
+COMPETITOR_TYPES = frozenset({SignalType.competitor_acquired, SignalType.competitor_price_change})
+
+
+class OutreachStatus(StrEnum):
+    """Where one outreach stands. Every status counts against the account's contact gap."""
+
+    to_send = "to_send"  # selected tonight, message not sent yet (a rerun sends it)
+    sent = "sent"
+    awaiting_review = "awaiting_review"  # strategic: the owner reviews first (a human step)
+    declined = "declined"  # the owner decided not to reach out this time
+    lead = "lead"  # champion_moved: a lead for the new company, worked by the owner

@@ -30,7 +30,48 @@ class Settings(BaseSettings):
     ui_url: str = "http://127.0.0.1:4200"
     winback_cron: str = Field("0 2 * * *", description="When the nightly win-back scan runs")
     winback_timezone: str = Field("UTC", description="Time zone of that cron and of 'tonight'")
+    early_warning_cron: str = Field("30 6 * * *", description="When the daily at-risk scan runs")
+    early_warning_timezone: str = Field("UTC", description="Time zone of that cron and of 'today'")
     deployment_prefix: str = "offboarding"
+    max_run_restarts: int = Field(
+        3, description="Restarts of a failed case run before the case is handed to people"
+    )
+    recovery_cron: str = Field(
+        "*/5 * * * *", description="How often failed and orphaned runs are looked for; '' never"
+    )
+    secret_key: str = Field(
+        "", repr=False, description="Signs decision codes and links; empty: state_dir/secret.key"
+    )
+    signing_key: str = Field(
+        "", repr=False, description="Ed25519 PEM signing receipts; empty: state_dir key file"
+    )
+    token: str = Field("", repr=False, description="The CLI user's personal API token")
+    token_file: Path | None = Field(None, description="A 0600 file holding that token")
+    web_url: str = Field("", description="Base URL of the decision pages and the intake API")
+    intake_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='Per-channel secrets of the signed intake API, JSON: {"portal": "..."}',
+    )
+    inbound_parse_secret: str = Field(
+        "",
+        repr=False,
+        description='SendGrid Inbound Parse basic-auth credentials "user:password" (in its URL)',
+    )
+    inbound_parse_public_key: str = Field(
+        "", description="SendGrid signed Inbound Parse verification key (base64); '' not used"
+    )
+    inbound_max_attachment_bytes: int = Field(
+        25 * 1024 * 1024, description="Attachments are hashed up to this size; none is stored"
+    )
+    helpdesk_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='Per-source helpdesk webhook signing secrets, JSON: {"zendesk": "..."}',
+    )
+    helpdesk_mapping: str = Field(
+        "", description="YAML mapping of helpdesk webhook fields; '' the shipped Zendesk one"
+    )
 
     @property
     def db_url(self) -> str:

@@ -20,13 +20,34 @@ from sqlalchemy.orm import Session
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 
+#: The actor recorded in the audit log for what the offboarding flow does by itself.
+FLOW = "offboarding-flow"
+
 #: IntegrityError is a lost race on an idempotency key: the retry finds the work done.
 TRANSIENT = (OperationalError, IntegrityError, ConnectionError, TimeoutError)
 
 
+def _orchestration_transient(exc: BaseException) -> bool:
+    """A busy Prefect API (503 from `create_flow_run`, a slot it could not grant, a dropped
+    connection) is a transient fault like any other: a case must not fail on it."""
+    import httpx
+
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        return status >= 500 or status in (408, 429)
+    if isinstance(exc, httpx.TransportError):
+        return True
+    from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+    from prefect.concurrency.v1._asyncio import (
+        ConcurrencySlotAcquisitionError as TagSlotAcquisitionError,
+    )
+
+    return isinstance(exc, ConcurrencySlotAcquisitionError | TagSlotAcquisitionError)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Retry what a second try can fix (locks, dropped connections, 5xx, throttling)."""
-    if isinstance(exc, TRANSIENT):
+    if isinstance(exc, TRANSIENT) or _orchestration_transient(exc):
         return True
     try:
         from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
@@ -78,3 +99,15 @@ def chaos_hold(step: str) -> None:
         name, _, seconds = item.partition(":")
         if name == step:
             time.sleep(float(seconds or 30))
+
+
+def chaos_fail(step: str) -> None:
+    """Test hook: OFFBOARDING_CHAOS_FAIL="step,..." makes a step fail the way a busy Prefect API
+    made it fail in a burst (a concurrency slot it could not grant), on every try, so a test can
+    see the run fail and the recovery restart it. Unset in normal use."""
+    if step in os.environ.get("OFFBOARDING_CHAOS_FAIL", "").split(","):
+        from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
+
+        raise ConcurrencySlotAcquisitionError(
+            f"Unable to acquire concurrency slots on ['{step}']: 503 Service Unavailable (chaos)"
+        )

@@ -20,26 +20,27 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
-from offboarding.dashboard_page import render_page
-from offboarding.kpi import compute_dashboard, period_start
-from offboarding.kpi_store import load_citations, load_dashboard_data
-from offboarding.objectstore import ObjectStore
-from offboarding.patterns import (
+from offboarding.adapters.s3.object_store import ObjectStore
+from offboarding.dashboard.measures import compute_dashboard, period_start
+from offboarding.dashboard.page import render_page
+from offboarding.dashboard.store import load_citations, load_dashboard_data
+from offboarding.feedback.patterns import (
     PATTERN_RECIPIENTS,
     PATTERN_SENDER,
     PATTERN_THRESHOLD,
     PATTERN_WINDOW_DAYS,
+    pattern_notice,
+)
+from offboarding.feedback.store.notices import (
     claim_notice,
     mark_notified,
     notices_to_send,
-    pattern_notice,
-    pattern_view,
-    record_patterns,
     release_notice,
 )
+from offboarding.feedback.store.patterns import pattern_view, record_patterns
 from offboarding.settings import get_settings
 from offboarding.storage.db import utcnow
-from offboarding.storage.models_feedback import FeedbackPatternRow
+from offboarding.storage.models.feedback import FeedbackPatternRow
 from tasks.common import RETRYING, db
 
 PAGE_NAME = "offboarding-dashboard.html"
@@ -74,15 +75,15 @@ def notify_patterns_now(recipients: list[str] | None = None) -> list[dict[str, A
     """Send each open pattern's notice to product, support and CS leadership, once.
 
     The notice is claimed in our database before the mailer is called and marked sent after
-    (see offboarding.patterns.claim_notice): a retry or a rerun never sends it twice.
+    (see offboarding.feedback.store.notices.claim_notice): a retry or a rerun never sends it twice.
     """
-    from offboarding.mailer import (
+    from offboarding.comms.mailer import (
         Address,
         OutgoingMessage,
         PermanentMailError,
         TransientMailError,
-        build_mailer,
     )
+    from offboarding.comms.transport import build_mailer
 
     settings = get_settings()
     mailer = build_mailer(settings)
@@ -267,6 +268,16 @@ def measure_rows(d: dict[str, Any]) -> list[dict[str, str]]:
             f"{re['due_within_30_days']} due in 30 days",
         )
     )
+    ar, fl = d["at_risk"], d["flagged_before_asking"]
+    rows.append(
+        ("accounts at risk (§14)", str(ar["accounts"]), "–", "info",
+         f"{ar['open']} open episodes, {ar['past_response_target']} past response target")
+    )  # fmt: skip
+    rows.append(
+        ("churned accounts flagged before they asked", pct(fl["share"]), "–", fl["status"],
+         f"{fl['flagged']} of {fl['churned']}, median {num(fl['median_days_before'], ' d')} "
+         "before the request")
+    )  # fmt: skip
     keys = ("measure", "value", "target", "status", "detail")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 

@@ -13,7 +13,14 @@ from typing import Any
 from prefect import task
 from sqlalchemy import select
 
-from offboarding.cases import (
+from offboarding.adapters.s3.client import return_part_buffers_to_os
+from offboarding.adapters.s3.object_store import (
+    DEFAULT_UPLOAD_CONCURRENCY,
+    ObjectRecord,
+    ObjectStore,
+    existing_record,
+)
+from offboarding.cases.store import (
     OffboardingError,
     audit,
     get_account,
@@ -21,9 +28,8 @@ from offboarding.cases import (
     record_step,
     step_result,
 )
-from offboarding.catalogue import Catalogue, active_catalogue, open_source
-from offboarding.export_report import FORMAT_KINDS, SummaryTap, export_report_pdf
-from offboarding.exporter import (
+from offboarding.export.catalogue import Catalogue, active_catalogue, open_source
+from offboarding.export.exporter import (
     CONTENT_TYPES,
     MANIFEST_NAME,
     REPORT_NAME,
@@ -33,18 +39,14 @@ from offboarding.exporter import (
     object_name,
     write_part,
 )
-from offboarding.objectstore import (
-    DEFAULT_UPLOAD_CONCURRENCY,
-    ObjectRecord,
-    ObjectStore,
-    existing_record,
-    return_part_buffers_to_os,
-)
+from offboarding.export.report import FORMAT_KINDS, SummaryTap, export_report_pdf
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import AccountRow, ExportRow
-from offboarding.storage.models_export import ExportObjectRow
-from tasks.common import RETRYING, db
+from offboarding.storage.models.export import ExportObjectRow
+from offboarding.trust.receipts import sign
+from offboarding.trust.secrets import signing_key
+from tasks.common import RETRYING, chaos_fail, db
 
 SAMPLE_ACCOUNTS = Path(__file__).resolve().parent.parent / "offboarding" / "sample_data"
 
@@ -163,13 +165,35 @@ def _complete(
         return found, (row.summary if row is not None else None)
 
 
+#: A global concurrency limit that caps the parts written at once across runs, when set.
+EXPORT_SLOTS_ENV = "OFFBOARDING_EXPORT_CONCURRENCY_LIMIT"
+
+
+#: An S3 outage of a minute or so is outlasted (botocore's own retries come first, per call).
+OUTAGE_RETRY_DELAYS = [2, 5, 10, 20, 30]
+
+
 @task(
     name="export-part",
     task_run_name="export-{category}-{fmt}",
-    tags=["s3-export"],  # `prefect concurrency-limit create s3-export N` caps it across runs
-    **RETRYING,
+    **{**RETRYING, "retries": len(OUTAGE_RETRY_DELAYS), "retry_delay_seconds": OUTAGE_RETRY_DELAYS},
 )
 def export_part(account_id: str, export_id: str, category: str, fmt: str) -> dict[str, Any]:
+    """One object of the export. With `prefect gcl create s3-export --limit N` and
+    OFFBOARDING_EXPORT_CONCURRENCY_LIMIT=s3-export, at most N parts are written at once across
+    runs. The slot is taken inside the task, not through a task tag (whose acquisition happens
+    outside the task's retries), so a busy API is retried, never fatal to the case."""
+    chaos_fail("export_part")
+    limit = os.environ.get(EXPORT_SLOTS_ENV, "").strip()
+    if not limit:
+        return _export_part(account_id, export_id, category, fmt)
+    from prefect.concurrency.sync import concurrency
+
+    with concurrency(limit, occupy=1, strict=True):
+        return _export_part(account_id, export_id, category, fmt)
+
+
+def _export_part(account_id: str, export_id: str, category: str, fmt: str) -> dict[str, Any]:
     st = store()
     name = object_name(category, fmt)
     key = export_key(st, account_id, export_id, name)
@@ -179,6 +203,7 @@ def export_part(account_id: str, export_id: str, category: str, fmt: str) -> dic
     else:
         with db() as s:
             account = get_account(s, account_id)
+        st.abort_unfinished(key)  # an interrupted earlier try's parts, never left to linger
         record, summary = write_part(
             st, catalogue(), account, key, category, fmt, part_size=_part_size()
         )
@@ -262,8 +287,9 @@ def write_manifest(account_id: str, export_id: str, objects: list[dict[str, Any]
     key = export_key(st, account_id, export_id, MANIFEST_NAME)
     with db() as s:
         requested = as_utc(s.get(ExportRow, export_id).requested_at)
-    manifest = manifest_document(
-        account_id, export_id, st.bucket, key, requested.isoformat(), objects
+    manifest = sign(  # a receipt anyone with our public key can check offline
+        manifest_document(account_id, export_id, st.bucket, key, requested.isoformat(), objects),
+        signing_key(get_settings()),
     )
     data = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     st.put_bytes(key, data, CONTENT_TYPES["json"])

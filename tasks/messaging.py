@@ -1,7 +1,7 @@
 """Send a playbook message exactly once per (case, kind, sequence) through the configured mailer.
 
 `deliver` is the whole send as a plain function (tests drive it directly); `send_message` is
-the Prefect task callers use. The exactly-once rules live in `offboarding.mailer_ledger`:
+the Prefect task callers use. The exactly-once rules live in `offboarding.comms.ledger`:
 the intent row is committed before the transport is called, so a rerun, a resumed run, a
 task retry or a second worker finds it and never calls the transport a second time.
 
@@ -19,23 +19,24 @@ from jinja2 import UndefinedError
 from prefect import task
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from offboarding import mailer_ledger as ledger
-from offboarding.cases import audit, get_account, get_case
-from offboarding.domain import check_email
-from offboarding.mailer import (
+from offboarding.cases.store import audit, get_account, get_case
+from offboarding.comms import ledger
+from offboarding.comms.mailer import (
     Address,
     Attachment,
     Mailer,
     OutgoingMessage,
     PermanentMailError,
     TransientMailError,
-    build_mailer,
     message_key,
 )
-from offboarding.messages import INTERNAL_KINDS, render
+from offboarding.comms.messages import INTERNAL_KINDS, render
+from offboarding.comms.transport import build_mailer
+from offboarding.domain import check_email
 from offboarding.settings import get_settings
 from offboarding.storage.db import utcnow
 from offboarding.storage.models import InvoiceRow
+from offboarding.trust.store import account_recipients
 from tasks.common import RETRYING, db
 
 ACTOR = "mailer"
@@ -97,21 +98,35 @@ def message_context(session, case_id: str, extra: dict[str, Any] | None = None) 
     }
 
 
+#: Customer messages that carry nothing of the account: they may go to an unproven requester.
+NO_ACCOUNT_DATA = ("request_received",)
+
+
 def recipients(session, case_id: str, kind: str, extra: dict | None = None) -> list[str]:  # noqa: ANN001
     """Internal kinds go to the team (and managers for escalations) plus the owner; customer
-    kinds to the requester and the account's contacts, or to `extra["to"]` when given."""
+    kinds to the account's authorised contacts (and the requester once they are one or
+    confirmed), or to `extra["to"]` when given."""
     case = get_case(session, case_id)
     account = get_account(session, case.account_id)
     policy = get_settings().policy()
     if extra and extra.get("to"):
-        return [*dict.fromkeys(check_email(str(a)) for a in extra["to"])]
+        to = [*dict.fromkeys(check_email(str(a)).strip().lower() for a in extra["to"])]
+        if kind in INTERNAL_KINDS or kind in NO_ACCOUNT_DATA:
+            return to
+        allowed = set(account_recipients(session, case, policy))
+        if stray := [a for a in to if a not in allowed]:
+            raise PermanentMailError(
+                f"{kind} for case {case_id} would go to {', '.join(stray)}, who is not an "
+                "authorised contact of the account: refused"
+            )
+        return to
     if kind in INTERNAL_KINDS:
         team = list(policy.comms.team_notify)
         if kind in ("escalation_notice", "acknowledgement_overdue"):
             team += sorted(policy.holders("manager"))
         addrs = team + [account.owner.email]
     else:
-        addrs = [str(case.requested_by)] + [c.email for c in account.contacts]
+        addrs = account_recipients(session, case, policy)
     return [*dict.fromkeys(a.strip().lower() for a in addrs)]
 
 
@@ -162,6 +177,56 @@ def compose(
         sender=sender,
         reply_to=owner if settings.mail_from else None,
         attachments=_attachments(extra),
+    )
+
+
+def compose_notice(
+    session,  # noqa: ANN001
+    subject_id: str,
+    account_id: str,
+    kind: str,
+    seq: int,
+    extra: dict[str, Any] | None,
+) -> OutgoingMessage:
+    """An internal message about an account that has no case (§14: an at-risk alert, whose
+    ledger subject is the episode id), to the account's owner, in the team's language."""
+    if kind not in INTERNAL_KINDS:
+        raise MessageNotRenderable(f"{kind} is a customer message: it needs a case")
+    settings = get_settings()
+    policy = settings.policy()
+    account = get_account(session, account_id)
+    context = {
+        "account": account.model_dump(mode="json"),
+        "owner": account.owner.model_dump(mode="json"),
+        "contact_name": None,
+        "case": {"case_id": subject_id},
+        "plan": {},
+        "invoice": None,
+        "export": None,
+        "retention": {"retention_days": policy.retention.retention_days,
+                      "backup_months": policy.retention.backup_months},
+        "executive": _executive(policy.comms.executive),
+        "extra": dict(extra or {}),
+    }  # fmt: skip
+    locale = policy.comms.default_locale
+    try:
+        rendered = render(kind, context, locale)
+    except (UndefinedError, ValueError) as exc:
+        raise MessageNotRenderable(f"{kind} for {subject_id} cannot be rendered: {exc}") from exc
+    owner = Address(str(account.owner.email), account.owner.name)
+    sender = Address(settings.mail_from, "Early warning") if settings.mail_from else owner
+    return OutgoingMessage(
+        key=message_key(subject_id, kind, seq),
+        case_id=subject_id,
+        kind=kind,
+        seq=seq,
+        locale=rendered.locale,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        to=(str(account.owner.email).lower(),),
+        sender=sender,
+        reply_to=None,
     )
 
 
@@ -231,13 +296,19 @@ def deliver(
     extra: dict[str, Any] | None = None,
     *,
     mailer: Mailer | None = None,
+    account_id: str | None = None,
 ) -> dict[str, Any]:
-    """Send (case, kind, seq) at most once; return where it went and whether it went now."""
+    """Send (case, kind, seq) at most once; return where it went and whether it went now.
+    With `account_id`, `case_id` is the subject of an internal notice about that account
+    (an at-risk episode), composed by `compose_notice`; the ledger is the same."""
     with db() as s:
         row = ledger.find(s, case_id, kind, seq)
         if row is not None and row.status == ledger.MessageStatus.sent:
             return {"kind": kind, "seq": seq, "sent_now": False, "location": row.location}
-        message = compose(s, case_id, kind, seq, extra)
+        if account_id is not None:
+            message = compose_notice(s, case_id, account_id, kind, seq, extra)
+        else:
+            message = compose(s, case_id, kind, seq, extra)
     mailer = mailer or build_mailer(get_settings())
     claim = _claim(message, mailer)
     if isinstance(claim, ledger.AlreadyDone):
@@ -276,5 +347,5 @@ def deliver(
 def send_message(
     case_id: str, kind: str, seq: int = 1, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Exactly once per (case, kind, seq): see `deliver` and `offboarding.mailer_ledger`."""
+    """Exactly once per (case, kind, seq): see `deliver` and `offboarding.comms.ledger`."""
     return deliver(case_id, kind, seq, extra)

@@ -9,7 +9,7 @@ Order, each step safe to repeat after a crash:
 4. count what our records will lose, 5. write the certificate (JSON + PDF) under
    `certificates/{account}/{case}/`, a prefix purge never deletes;
 6. send the customer the written deletion confirmation with the certificate attached;
-7. erase personal data in our records (`offboarding.erasure`), record the certificate and
+7. erase personal data in our records (`offboarding.export.erasure`), record the certificate and
    mark the case purged, in one transaction.
 """
 
@@ -21,7 +21,8 @@ from typing import Any
 from prefect import task
 from sqlalchemy import select
 
-from offboarding.cases import (
+from offboarding.adapters.s3.object_store import ObjectStore, existing_record
+from offboarding.cases.store import (
     OffboardingError,
     audit,
     get_account,
@@ -30,19 +31,20 @@ from offboarding.cases import (
     set_status,
     step_result,
 )
-from offboarding.deletion_certificate import (
+from offboarding.domain import CaseStatus
+from offboarding.export.deletion_certificate import (
     build_certificate,
     certificate_id_for,
     certificate_json,
     certificate_pdf,
 )
-from offboarding.domain import CaseStatus
-from offboarding.erasure import erase_account_personal_data
-from offboarding.objectstore import ObjectStore, existing_record
+from offboarding.export.erasure import erase_account_personal_data
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import StageRow
-from offboarding.storage.models_export import DeletionCertificateRow, ExportObjectRow, PurgeRow
+from offboarding.storage.models.export import DeletionCertificateRow, ExportObjectRow, PurgeRow
+from offboarding.trust.receipts import sign
+from offboarding.trust.secrets import signing_key
 from tasks.common import RETRYING, current_flow_run_id, db
 from tasks.export import store
 from tasks.messaging import send_message
@@ -107,6 +109,18 @@ def _inventory(st: ObjectStore, account_id: str, prefix: str) -> list[dict[str, 
             sha = found.sha256 if found else None
         items.append({"key": key, "bytes": head["bytes"], "sha256": sha})
     return items
+
+
+def _erase_orchestrator(case_id: str, run_id: str | None) -> dict[str, Any]:
+    """Erase the case from Prefect when a Prefect API is configured; say so when not."""
+    from prefect.settings import PREFECT_API_URL
+
+    from tasks.orchestrator_erasure import erase_from_orchestrator
+
+    if not PREFECT_API_URL.value():
+        return {"store": "Prefect (orchestrator)", "skipped": "no Prefect API configured here"}
+    current = run_id if run_id and not run_id.startswith("cli-") else current_flow_run_id()
+    return erase_from_orchestrator(case_id, current)
 
 
 def run_purge(
@@ -185,8 +199,14 @@ def run_purge(
         planned_purge_on=date.fromisoformat(plan["purge_on"]) if "purge_on" in plan else None,
         backup_months=retention.backup_months,
     )
+    # the orchestrator's copies too: run inputs and artifacts, through Prefect's API
+    cert["orchestrator_erased"] = _erase_orchestrator(case_id, run_id)
     json_key, pdf_key = certificate_keys(st, account_id, case_id)
-    pdf = certificate_pdf(cert, account.locale)
+    where = account.model_dump(mode="json", include={"region", "timezone", "owner"})
+    pdf = certificate_pdf(cert, account.locale, where)  # dates in its zone, its owner to reach
+    cert = sign(
+        cert, signing_key(get_settings())
+    )  # verifiable offline: `offboard receipts verify FILE`
     json_rec = st.put_bytes(json_key, certificate_json(cert), "application/json")
     pdf_rec = st.put_bytes(pdf_key, pdf, "application/pdf")
     done = {

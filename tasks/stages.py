@@ -13,14 +13,20 @@ from typing import Any
 from prefect import task
 from sqlalchemy import select
 
-from offboarding.billing import final_invoice
-from offboarding.cases import audit, get_account, get_case, record_step, set_status, step_result
-from offboarding.documents import invoice_pdf
+from offboarding.cases.billing import final_invoice
+from offboarding.cases.store import (
+    audit,
+    get_account,
+    get_case,
+    record_step,
+    set_status,
+    step_result,
+)
 from offboarding.domain import CaseStatus, Reason
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import InvoiceRow, StageRow, StepRow
-from offboarding.winback import winback_tag
+from offboarding.winback.tag import winback_tag
 from tasks.common import RETRYING, chaos_hold, db
 from tasks.messaging import send_message
 
@@ -65,7 +71,7 @@ def schedule_stages(case_id: str) -> dict[str, str]:
     """Create (once) a scheduled run per later stage; the same key returns the same run."""
     from prefect.deployments import run_deployment
 
-    from deployments.names import STAGE
+    from tasks.deployment_names import STAGE
 
     settings = get_settings()
     with db() as s:
@@ -115,8 +121,14 @@ def due_stages(case_id: str) -> list[str]:
 
 
 def _closed(s, case_id: str) -> bool:  # noqa: ANN001
-    """Deactivation and purge come after closure, whatever their clocks say."""
-    return get_case(s, case_id).status in (CaseStatus.closed, CaseStatus.purged)
+    """Deactivation and purge come after closure, whatever their clocks say: after the whole
+    closure stage (billing, closure, communications, internal close-out), not only after the
+    account's status turned closed, or a deactivation running beside the close-out would
+    overtake it."""
+    if get_case(s, case_id).status not in (CaseStatus.closed, CaseStatus.purged):
+        return False
+    row = s.scalar(select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == "closure"))
+    return row is None or row.status == "done"
 
 
 def _stage_done(s, case_id: str, stage: str) -> None:  # noqa: ANN001
@@ -127,7 +139,13 @@ def _stage_done(s, case_id: str, stage: str) -> None:  # noqa: ANN001
 
 @task(name="access-reduction", **RETRYING)
 def access_reduction(case_id: str) -> dict[str, Any]:
-    """§5 day 8: reduce permissions step by step; access stays active until closure."""
+    """§5 day 8: reduce permissions step by step; access stays active until closure. With
+    SCIM on, the account's users are deactivated in the product's directory first."""
+    from tasks.vendor_scim import deactivate_directory_users, scim_on
+
+    with db() as s:
+        done = step_result(s, case_id, "access_reduction")
+    directory = deactivate_directory_users(case_id) if done is None and scim_on() else None
     with db() as s:
         done = step_result(s, case_id, "access_reduction")
         if done is None:
@@ -137,6 +155,8 @@ def access_reduction(case_id: str) -> dict[str, Any]:
                 "read_and_export": "active",
                 "active_until": case.plan["closure_on"],
             }
+            if directory is not None:
+                done["directory"] = directory
             record_step(s, case_id, "access_reduction", done)
     send_message.fn(case_id, "access_change_notice")
     with db() as s:
@@ -146,7 +166,17 @@ def access_reduction(case_id: str) -> dict[str, Any]:
 
 @task(name="final-billing", **RETRYING)
 def final_billing(case_id: str) -> dict[str, Any]:
-    """§7: one final invoice per case; pro-rata refund of prepaid time, nothing after closure."""
+    """§7: one final invoice per case; pro-rata refund of prepaid time, nothing after closure.
+    With Stripe on, the subscription's end is made sure of and the refund given there, once."""
+    data = _final_invoice(case_id)
+    from tasks.vendor_billing import refund_final_invoice, schedule_cancellation
+
+    schedule_cancellation(case_id)
+    refund_final_invoice(case_id)
+    return data
+
+
+def _final_invoice(case_id: str) -> dict[str, Any]:
     with db() as s:
         row = s.get(InvoiceRow, case_id)
         if row is not None:
@@ -197,7 +227,7 @@ def closure_communications(case_id: str) -> list[dict[str, Any]]:
         case = get_case(s, case_id)
         account = get_account(s, case.account_id)
         inv = s.get(InvoiceRow, case_id)
-        from offboarding.billing import FinalInvoice, InvoiceLine
+        from offboarding.cases.billing import FinalInvoice, InvoiceLine
 
         invoice = FinalInvoice(
             inv.data["account_id"],
@@ -206,6 +236,8 @@ def closure_communications(case_id: str) -> list[dict[str, Any]]:
             date.fromisoformat(inv.data["closure_on"]),
             tuple(InvoiceLine(x["description"], Decimal(x["amount"])) for x in inv.data["lines"]),
         )
+    from offboarding.cases.invoice_pdf import invoice_pdf  # reportlab: only closure needs it
+
     pdf = invoice_pdf(invoice, account.name)
     sent = [send_message.fn(case_id, "exit_survey_invitation")]
     chaos_hold("closure_confirmation")
@@ -266,20 +298,49 @@ def internal_closeout(case_id: str) -> dict[str, Any]:
             "winback_remind_on": done["winback"]["remind_on"],
         },
     )
+    vendors = _closeout_vendors(case_id, done)
     with db() as s:
         _stage_done(s, case_id, "closure")
-    return done
+    return {**done, "vendors": vendors} if vendors else done
+
+
+def _closeout_vendors(case_id: str, done: dict[str, Any]) -> dict[str, Any]:
+    """HubSpot and Slack when they are on (each once, through the ledger). A refusal of one
+    does not keep the other from going; the first refusal is raised after both tried, so the
+    closure stage stays not done until a person releases the call."""
+    from offboarding.integrations.errors import CallBlocked
+    from tasks.vendor_crm import crm_closeout
+    from tasks.vendor_slack import post_churn_notice
+
+    out, blocked = {}, None
+    for name, push in (("hubspot", crm_closeout), ("slack", post_churn_notice)):
+        if name == "slack":
+            chaos_hold("closeout_slack")  # a test kills the worker here, between two vendors
+        try:
+            if (result := push(case_id, done)) is not None:
+                out[name] = result
+        except CallBlocked as exc:
+            blocked = blocked or exc
+    if blocked is not None:
+        raise blocked
+    return out
 
 
 @task(name="deactivation", **RETRYING)
 def deactivation(case_id: str) -> dict[str, Any]:
-    """§10: revoke access everywhere."""
+    """§10: revoke access everywhere; the result says, per system, what was done and the
+    evidence (the SCIM directory's deletions and vendors' ledger rows when they are on)."""
+    from tasks.vendor_scim import deactivation_checklist
+
     with db() as s:
         done = step_result(s, case_id, "deactivation")
         if done is None and not _closed(s, case_id):
             return {"deactivated": False, "why": "not closed yet; the sweeper retries"}
+    checklist = deactivation_checklist(case_id, SYSTEMS) if done is None else None
+    with db() as s:
+        done = step_result(s, case_id, "deactivation")
         if done is None:
-            done = {system: "revoked" for system in SYSTEMS}
+            done = checklist
             record_step(s, case_id, "deactivation", done)
         _stage_done(s, case_id, "deactivation")
     return done

@@ -3,6 +3,7 @@ runs orphaned by a killed worker)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -15,12 +16,15 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Scheduled
 from sqlalchemy import select
 
-from offboarding.cases import audit, get_case
+from offboarding.cases.deadlines import deadline_verdict
+from offboarding.cases.store import audit, get_case
 from offboarding.domain import OPEN_STATUSES
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import CaseRow, StageRow
-from tasks.case_steps import notify_escalation
 from tasks.common import RETRYING, db
+from tasks.decisions import notify_escalation
+from tasks.requester import KEY as REQUESTER_KEY
+from tasks.requester import close_unconfirmed
 
 SWEEPER = "daily-sweeper"
 #: A RUNNING run with no event (heartbeat or state) for this long is orphaned.
@@ -30,12 +34,33 @@ DEAD_STATES = {StateType.FAILED, StateType.CRASHED, StateType.CANCELLED}
 
 @task(name="escalate-if-still-waiting", **RETRYING)
 def escalate_if_still_waiting(case_id: str, input_key: str) -> dict[str, Any]:
-    with db() as s:
-        case = get_case(s, case_id)
-        waiting = case.waiting_for == input_key and case.decision_due is not None
-        overdue = waiting and as_utc(case.decision_due) <= utcnow()
-    if not overdue:
-        return {"escalated": False, "why": "decided or not yet due"}
+    """Escalate a wait still open at its deadline. The runner may start this check early:
+    it then waits out the remainder (or, for a deadline moved later, schedules itself again),
+    so the escalation happens at the deadline, not a day later at the sweeper's backstop."""
+    while True:
+        with db() as s:
+            case = get_case(s, case_id)
+            waiting = case.waiting_for == input_key
+            due = as_utc(case.decision_due) if case.decision_due else None
+        verdict = deadline_verdict(waiting, due, utcnow())
+        if verdict.action != "wait":
+            break
+        time.sleep(verdict.seconds + 0.05)
+    if verdict.action == "done":
+        return {"escalated": False, "why": verdict.why}
+    if verdict.action == "reschedule":
+        from tasks.decisions import schedule_escalation_check
+
+        schedule_escalation_check(case_id, input_key, due, again=True)
+        return {"escalated": False, "why": verdict.why, "decision_due": due.isoformat()}
+    return deadline_passed(case_id, input_key)
+
+
+def deadline_passed(case_id: str, input_key: str) -> dict[str, Any]:
+    """What a missed deadline does: a stranger's unconfirmed request ends (§1); any other wait
+    escalates (§4). The deadline run and the sweeper's backstop both come here."""
+    if input_key.startswith(REQUESTER_KEY):
+        return close_unconfirmed(case_id, input_key)
     notify_escalation.fn(case_id, input_key, f"no decision on {input_key} in time")
     return {"escalated": True}
 
@@ -51,7 +76,7 @@ def escalate_overdue() -> list[str]:
             if r.decision_due and as_utc(r.decision_due) <= utcnow()
         ]
     for case_id, key in overdue:
-        notify_escalation.fn(case_id, key, f"no decision on {key} in time")
+        deadline_passed(case_id, key)
     return [c for c, _ in overdue]
 
 
@@ -71,8 +96,8 @@ def check_acknowledgements() -> list[str]:
     """§1 backstop: an open request not acknowledged by its target (24 h in the account's
     business hours) is flagged on the case (`offboard cases` shows it) and the team and
     managers get one notice per case."""
-    from offboarding.ack_sla import OVERDUE_MARKER, ack_status
-    from offboarding.mailer_ledger import flag_case
+    from offboarding.cases.acknowledgement import OVERDUE_MARKER, ack_status
+    from offboarding.comms.ledger import flag_case
     from offboarding.settings import get_settings
     from offboarding.storage.models import AccountRow
     from tasks.messaging import send_message
@@ -114,11 +139,10 @@ def _run_state(client, run_id: str | None):  # noqa: ANN001, ANN202
         return None
 
 
-@task(name="run-missed-stages", **RETRYING)
-def run_missed_stages() -> list[str]:
-    """Stages due and not done whose scheduled run is gone or dead run now, in this sweep."""
-    from flows.stage_flow import stage_flow
-
+@task(name="find-missed-stages", **RETRYING)
+def find_missed_stages() -> list[tuple[str, str]]:
+    """Stages due and not done whose scheduled run is gone or dead; each is recorded as
+    missed, and the sweeper flow runs it now."""
     with db() as s:
         due = s.scalars(
             select(StageRow).where(StageRow.status != "done", StageRow.due_at <= utcnow())
@@ -134,13 +158,10 @@ def run_missed_stages() -> list[str]:
                 or run.state_type == StateType.COMPLETED
             ):
                 missed.append((case_id, stage))
-    done = []
     for case_id, stage in missed:
         with db() as s:
             audit(s, case_id, SWEEPER, "stage_missed", stage, "due and not done; running now")
-        stage_flow(case_id=case_id, stage=stage)
-        done.append(f"{case_id}:{stage}")
-    return done
+    return missed
 
 
 def _last_event_age(client, run_id: UUID, since_seconds: float) -> bool:  # noqa: ANN001

@@ -17,14 +17,14 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.logging import get_run_logger
 
+from offboarding.domain import OutreachStatus, SignalType
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc
-from offboarding.storage.models_winback import WinbackOutreachRow, WinbackSignalRow
-from offboarding.winback_select import select_outreach
-from offboarding.winback_store import (
+from offboarding.storage.models.winback import WinbackOutreachRow, WinbackSignalRow
+from offboarding.winback.selection import select_outreach
+from offboarding.winback.store.candidates import load_candidates
+from offboarding.winback.store.outreach import (
     get_outreach,
-    load_candidates,
-    load_signals,
     mark_sent,
     night_recorded,
     outreach_rows,
@@ -32,7 +32,7 @@ from offboarding.winback_store import (
     record_night,
     withdraw_if_unwanted,
 )
-from offboarding.winback_types import OutreachStatus, SignalType
+from offboarding.winback.store.signals import load_signals
 from tasks.common import RETRYING, current_flow_run_id, db, is_transient
 from tasks.messaging import send_message
 
@@ -81,7 +81,7 @@ def message_extra(s, o: WinbackOutreachRow) -> dict[str, Any]:  # noqa: ANN001
     details = (sig.details if sig else None) or {}
     case_gap = None
     if o.signal_type == SignalType.feature_shipped:
-        from offboarding.cases import get_case
+        from offboarding.cases.store import get_case
 
         case_gap = (get_case(s, o.case_id).reason or {}).get("product_gap")
     feature = details.get("feature") or case_gap or ", ".join(sig.codes if sig else [])

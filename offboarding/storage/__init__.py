@@ -1,0 +1,1 @@
+"""Storage: engine and sessions, the SQLAlchemy models, the Alembic migrations. Not pure."""

@@ -1,5 +1,5 @@
-"""Write the fixed dashboard dataset of tests/unit/kpi_fixtures into a real database, row by
-row through the ORM, so the loader can be checked against the pure measures."""
+"""Write the fixed dashboard dataset (tests/unit/dashboard/measures_fixtures) into a real
+database, row by row through the ORM, so the loader can be checked against the pure measures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from offboarding.domain import Account, Owner
-from offboarding.patterns import winback_signal_model
+from offboarding.feedback.patterns import feature_shipped_signal_id
 from offboarding.storage.models import (
     AccountRow,
     CaseRow,
@@ -17,12 +17,9 @@ from offboarding.storage.models import (
     SaveAttemptRow,
     StepRow,
 )
-from offboarding.storage.models_feedback import (
-    ExitFeedbackRow,
-    ExitInterviewRow,
-    PendingWinbackSignalRow,
-)
-from tests.unit import kpi_fixtures as fx
+from offboarding.storage.models.feedback import ExitFeedbackRow, ExitInterviewRow
+from offboarding.storage.models.winback import WinbackOutcomeRow, WinbackSignalRow
+from tests.unit.dashboard import measures_fixtures as fx
 
 OWNER = Owner(name="Casey CSM", title="CSM", email="casey.csm@example.com", phone="+1 555 0100")
 
@@ -45,11 +42,9 @@ def _date(v: str | None) -> date | None:
     return date.fromisoformat(v) if v else None
 
 
-def seed_accounts(s: Session, returns_as_contracts: bool = False) -> None:
-    starts = {r["account_id"]: r["returned_on"].date() for r in fx.RETURNS}
+def seed_accounts(s: Session) -> None:
     for account_id in fx.ACCOUNTS:
-        start = starts.get(account_id, date(2020, 1, 1)) if returns_as_contracts else None
-        acc = account(account_id, start or date(2020, 1, 1))
+        acc = account(account_id)
         s.add(
             AccountRow(
                 account_id=account_id,
@@ -101,10 +96,9 @@ def seed_cases(s: Session) -> None:
     s.flush()
 
 
-def seed_all(s: Session, returns_as_contracts: bool = False) -> None:
-    """Everything of the fixed dataset; returns go to winback_outcomes when that table exists,
-    else to the accounts' contract start dates."""
-    seed_accounts(s, returns_as_contracts)
+def seed_all(s: Session) -> None:
+    """Everything of the fixed dataset; returns go to winback_outcomes."""
+    seed_accounts(s)
     seed_cases(s)
     steps, messages = fx._records()
     for st in steps:
@@ -149,30 +143,29 @@ def seed_all(s: Session, returns_as_contracts: bool = False) -> None:
         )
     for i in fx.INTERVIEWS:
         s.add(ExitInterviewRow(**i, recorded_at=fx.AS_OF, recorded_by="test@example.com"))
-    for sig in fx.SIGNALS:
+    for sig in fx.SIGNALS:  # as `mark_fixed` writes them
         s.add(
-            PendingWinbackSignalRow(
+            WinbackSignalRow(
+                signal_id=feature_shipped_signal_id(sig["account_id"], sig["source_key"]),
+                type=sig["kind"],
                 account_id=sig["account_id"],
-                kind=sig["kind"],
-                source_key=sig["source_key"],
-                detail="",
+                codes=[],
                 observed_at=sig["observed_at"],
-                data={},
+                source=f"pattern:{sig['source_key']}",
+                details={"pattern_id": sig["source_key"]},
+                ingested_at=fx.AS_OF,
             )
         )
-    if not returns_as_contracts and winback_signal_model() is not None:
-        from offboarding.storage.models_winback import WinbackOutcomeRow
-
-        case_of = {c["account_id"]: c["case_id"] for c in fx.CASES}
-        for r in fx.RETURNS:
-            s.add(
-                WinbackOutcomeRow(
-                    case_id=case_of[r["account_id"]],
-                    account_id=r["account_id"],
-                    won_back_on=r["returned_on"].date(),
-                    recorded_by="test@example.com",
-                    note="",
-                    at=datetime.combine(r["returned_on"].date(), datetime.min.time()),
-                )
+    case_of = {c["account_id"]: c["case_id"] for c in fx.CASES}
+    for r in fx.RETURNS:
+        s.add(
+            WinbackOutcomeRow(
+                case_id=case_of[r["account_id"]],
+                account_id=r["account_id"],
+                won_back_on=r["returned_on"].date(),
+                recorded_by="test@example.com",
+                note="",
+                at=datetime.combine(r["returned_on"].date(), datetime.min.time()),
             )
+        )
     s.flush()

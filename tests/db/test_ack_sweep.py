@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from offboard.service import case_view, list_cases
-from offboarding.cases import get_case
+from offboarding.cases.store import get_case
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
-from tasks.case_steps import acknowledge
+from tasks.intake import acknowledge
 from tasks.sweeps import check_acknowledgements
 from tests.integration.comms_env import comms_env, open_test_case
 

@@ -9,37 +9,28 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
-from offboarding import kpi_store
-from offboarding.cases import OffboardingError, UnknownCase
-from offboarding.feedback import (
-    InterviewNotes,
-    SurveyResponse,
-    import_responses,
-    record_interview,
-    record_survey,
-)
-from offboarding.kpi import compute_dashboard
-from offboarding.kpi_store import load_citations, load_dashboard_data
-from offboarding.patterns import (
-    hand_over_pending_signals,
-    list_patterns,
-    mark_fixed,
-    record_patterns,
-    winback_signal_model,
-)
-from offboarding.storage.db import session_scope
+from offboarding.cases.store import OffboardingError, UnknownCase
+from offboarding.dashboard.measures import compute_dashboard
+from offboarding.dashboard.store import load_citations, load_dashboard_data
+from offboarding.feedback.patterns import feature_shipped_signal_id
+from offboarding.feedback.store.patterns import list_patterns, mark_fixed, record_patterns
+from offboarding.feedback.store.responses import import_responses, record_interview, record_survey
+from offboarding.feedback.survey import InterviewNotes, SurveyResponse
+from offboarding.storage.db import alembic_config, as_utc, engine_for, session_scope, upgrade
 from offboarding.storage.models import AuditRow
-from offboarding.storage.models_feedback import (
+from offboarding.storage.models.feedback import (
     ExitFeedbackRow,
     ExitInterviewRow,
     FeedbackPatternRow,
-    PendingWinbackSignalRow,
 )
+from offboarding.storage.models.winback import WinbackSignalRow
 from tests.db.feedback_seed import OWNER, seed_accounts, seed_all, seed_cases
-from tests.unit import kpi_fixtures as fx
+from tests.unit.dashboard import measures_fixtures as fx
 
 BY = "ops@example.com"
 
@@ -301,16 +292,15 @@ def test_a_pattern_is_recorded_once_then_fixed_into_winback_signals(url: str) ->
     assert fixed["pattern"]["status"] == "fixed"
     assert sorted(x["account_id"] for x in fixed["signals"]) == ["A1", "A3", "A9"]
     assert all(x["new"] for x in fixed["signals"])
-    model = winback_signal_model()
-    if model is not None:  # the win-back engineer's table is in this build: signals go there
-        with session_scope(url) as s:
-            rows = s.scalars(select(model).where(model.type == "feature_shipped")).all()
-            assert sorted(r.account_id for r in rows) == ["A1", "A3", "A9"]
-            a3 = next(r for r in rows if r.account_id == "A3")
-            assert "saml sso" in a3.codes and "sso (saml)" in a3.codes
-            assert a3.source == f"pattern:{p['pattern_id']}"
-    else:
-        assert count(url, PendingWinbackSignalRow) == 3
+    assert {x["table"] for x in fixed["signals"]} == {"winback_signals"}
+    with session_scope(url) as s:
+        rows = s.scalars(
+            select(WinbackSignalRow).where(WinbackSignalRow.type == "feature_shipped")
+        ).all()
+        assert sorted(r.account_id for r in rows) == ["A1", "A3", "A9"]
+        a3 = next(r for r in rows if r.account_id == "A3")
+        assert "saml sso" in a3.codes and "sso (saml)" in a3.codes
+        assert a3.source == f"pattern:{p['pattern_id']}"
     # marking it fixed again adds no signal twice
     with session_scope(url) as s:
         again = mark_fixed(s, p["pattern_id"], BY)
@@ -352,30 +342,101 @@ def test_mark_fixed_refuses_unknown_pattern_or_missing_person(url: str) -> None:
             mark_fixed(s, "PAT-NOPE", " ")
 
 
-def test_without_the_winback_table_signals_wait_in_the_pending_table(
-    url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import offboarding.patterns as patterns
+# -- migration 0007: the pending table folded into the win-back signals ---------------------
 
-    real = patterns.winback_signal_model
-    monkeypatch.setattr(patterns, "winback_signal_model", lambda: None)
-    _three_sso_customers(url)
-    with session_scope(url) as s:
-        [pid] = record_patterns(s, load_citations(s), threshold=3)["new"]
-        fixed = mark_fixed(s, pid, BY, "shipped")
-    assert {x["table"] for x in fixed["signals"]} == {"pending_winback_signals"}
-    assert count(url, PendingWinbackSignalRow) == 3
-    monkeypatch.setattr(patterns, "winback_signal_model", real)
-    if real() is None:
-        pytest.skip("no win-back signal table in this build: nothing to hand over to")
-    with session_scope(url) as s:
-        assert hand_over_pending_signals(s) == 3
-        assert hand_over_pending_signals(s) == 0
-    assert (
-        count(url, PendingWinbackSignalRow, PendingWinbackSignalRow.handed_over_at.is_(None)) == 0
+#: `pending_winback_signals` as migration 0006 created it (the model is gone).
+PENDING = sa.table(
+    "pending_winback_signals",
+    sa.column("account_id", sa.String()),
+    sa.column("case_id", sa.String()),
+    sa.column("kind", sa.String()),
+    sa.column("source_key", sa.String()),
+    sa.column("detail", sa.Text()),
+    sa.column("observed_at", sa.DateTime(timezone=True)),
+    sa.column("data", sa.JSON()),
+    sa.column("handed_over_at", sa.DateTime(timezone=True)),
+)
+
+
+def pending(account_id: str, pattern_id: str, handed_over: bool = False) -> dict:
+    """A row as the old `mark_fixed` wrote it in a build without the win-back table."""
+    return {
+        "account_id": account_id,
+        "case_id": f"C-{account_id}",
+        "kind": "feature_shipped",
+        "source_key": pattern_id,
+        "detail": "fixed: product gap 'SAML SSO'. shipped in 5.2",
+        "observed_at": fx.t("2025-03-15 00:00"),
+        "data": {"codes": ["saml sso", "product_gap"], "pattern_id": pattern_id},
+        "handed_over_at": fx.t("2025-03-16 00:00") if handed_over else None,
+    }
+
+
+def insert_pending(url: str, *rows: dict) -> None:
+    with engine_for(url).begin() as conn:
+        conn.execute(PENDING.insert(), list(rows))
+
+
+def feature_shipped(url: str) -> list[WinbackSignalRow]:
+    with session_scope(url, migrate=False) as s:
+        return list(
+            s.scalars(
+                select(WinbackSignalRow)
+                .where(WinbackSignalRow.type == "feature_shipped")
+                .order_by(WinbackSignalRow.account_id)
+            )
+        )
+
+
+def test_migration_0007_turns_waiting_pending_signals_into_winback_signals(db_url: str) -> None:
+    upgrade(db_url, "0006")
+    insert_pending(
+        db_url,
+        pending("A1", "PAT-OLD", handed_over=True),  # handed over already: not again
+        pending("A3", "PAT-SSO"),
+        pending("A9", "PAT-SSO"),
     )
-    model = real()
-    assert count(url, model, model.type == "feature_shipped") == 3
+
+    upgrade(db_url)
+
+    assert "pending_winback_signals" not in inspect(engine_for(db_url)).get_table_names()
+    rows = feature_shipped(db_url)
+    assert [(r.account_id, r.type) for r in rows] == [
+        ("A3", "feature_shipped"),
+        ("A9", "feature_shipped"),
+    ]
+    a3 = rows[0]
+    # the same signal `mark_fixed` writes: same id, so the nightly selection sees it once
+    assert a3.signal_id == feature_shipped_signal_id("A3", "PAT-SSO")
+    assert (a3.codes, a3.source) == (["saml sso", "product_gap"], "pattern:PAT-SSO")
+    assert a3.details == {
+        "pattern_id": "PAT-SSO",
+        "case_id": "C-A3",
+        "detail": "fixed: product gap 'SAML SSO'. shipped in 5.2",
+    }
+    assert as_utc(a3.observed_at) == fx.t("2025-03-15 00:00")
+    with session_scope(db_url, migrate=False) as s:
+        audited = s.scalars(select(AuditRow.what).where(AuditRow.action == "winback_signal"))
+        assert sorted(audited) == sorted(f"feature_shipped {r.signal_id}" for r in rows)
+
+
+def test_migration_0007_writes_a_signal_once_and_downgrades_to_an_empty_pending_table(
+    db_url: str,
+) -> None:
+    upgrade(db_url, "0006")
+    insert_pending(db_url, pending("A3", "PAT-SSO"))
+    upgrade(db_url, "0007")
+    [signal] = feature_shipped(db_url)
+
+    command.downgrade(alembic_config(db_url), "0006")
+    with engine_for(db_url).connect() as conn:  # recreated empty: the signal stays put
+        assert conn.execute(select(func.count()).select_from(PENDING)).scalar_one() == 0
+    assert [r.signal_id for r in feature_shipped(db_url)] == [signal.signal_id]
+
+    insert_pending(db_url, pending("A3", "PAT-SSO"))  # the same signal waiting again
+    upgrade(db_url, "0007")
+    assert [r.signal_id for r in feature_shipped(db_url)] == [signal.signal_id]
+    assert "pending_winback_signals" not in inspect(engine_for(db_url)).get_table_names()
 
 
 # -- the dashboard from the store ------------------------------------------------------------
@@ -398,14 +459,9 @@ SECTIONS = (
 )
 
 
-@pytest.mark.parametrize("returns_as_contracts", [False, True])
-def test_the_store_gives_the_same_measures_as_the_hand_checked_dataset(
-    db_url: str, returns_as_contracts: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if returns_as_contracts:  # a build without win-back outcomes: re-imported accounts count
-        monkeypatch.setattr(kpi_store, "_winback_outcome_model", lambda: None)
+def test_the_store_gives_the_same_measures_as_the_hand_checked_dataset(db_url: str) -> None:
     with session_scope(db_url) as s:
-        seed_all(s, returns_as_contracts=returns_as_contracts)
+        seed_all(s)
     with session_scope(db_url) as s:
         data = load_dashboard_data(s, fx.AS_OF)
     from_store = compute_dashboard(data, fx.AS_OF)
@@ -418,7 +474,7 @@ def test_the_store_gives_the_same_measures_as_the_hand_checked_dataset(
         assert from_store[key] == expected[key], key
     assert from_store["save_rate"]["save_rate"] == 0.25  # and they are the hand-checked ones
     assert from_store["winback"]["horizons"][0]["rate"] == 0.5
-    assert ("outcomes" in data.notes["winback"]) is (not returns_as_contracts)
+    assert "outcomes" in data.notes["winback"]  # returns come from winback_outcomes
 
 
 def test_the_loader_reads_subjects_of_last_weeks_messages_only(db_url: str) -> None:
@@ -446,7 +502,7 @@ class FakeMailer:
         if self.fail is not None:
             raise self.fail
         self.sent.append(message)
-        from offboarding.mailer import Delivery
+        from offboarding.comms.mailer import Delivery
 
         return Delivery(provider=self.provider, location=f"fake:{message.key}")
 
@@ -467,9 +523,9 @@ def notify_env(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def use(monkeypatch: pytest.MonkeyPatch, mailer: FakeMailer) -> FakeMailer:
-    import offboarding.mailer
+    import offboarding.comms.transport
 
-    monkeypatch.setattr(offboarding.mailer, "build_mailer", lambda settings: mailer)
+    monkeypatch.setattr(offboarding.comms.transport, "build_mailer", lambda settings: mailer)
     return mailer
 
 
@@ -497,7 +553,7 @@ def test_a_pattern_notice_goes_once(
 def test_a_transient_fault_frees_the_notice_for_the_retry(
     url: str, notify_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from offboarding.mailer import TransientMailError
+    from offboarding.comms.mailer import TransientMailError
     from tasks.dashboard import notify_patterns_now
 
     use(monkeypatch, FakeMailer(fail=TransientMailError("503")))
@@ -511,7 +567,7 @@ def test_a_transient_fault_frees_the_notice_for_the_retry(
 def test_a_refused_notice_is_not_sent_again(
     url: str, notify_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from offboarding.mailer import PermanentMailError
+    from offboarding.comms.mailer import PermanentMailError
     from tasks.dashboard import notify_patterns_now
 
     use(monkeypatch, FakeMailer(fail=PermanentMailError("bad address", status=400)))
@@ -530,7 +586,7 @@ def test_a_sender_that_died_mid_send(
     after: str,
 ) -> None:
     """A claim left behind: SendGrid might have sent it (ask a person); a file is rewritten."""
-    from offboarding.patterns import claim_notice
+    from offboarding.feedback.store.notices import claim_notice
     from offboarding.storage.db import utcnow
     from tasks.dashboard import notify_patterns_now
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from offboard.cli import app
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
-from offboarding.storage.models_feedback import ExitFeedbackRow, FeedbackPatternRow
+from offboarding.storage.models.feedback import ExitFeedbackRow, FeedbackPatternRow
 from tests.db.feedback_seed import seed_accounts, seed_all, seed_cases
 
 runner = CliRunner()

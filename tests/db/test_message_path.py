@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from offboard.service import case_view
-from offboarding.cases import get_case
+from offboarding.cases.store import get_case
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
-from tasks import case_steps, stages
+from tasks import approvals, intake, stages
 from tasks.messaging import send_message
 from tests.integration.comms_env import comms_env, open_test_case
 
@@ -37,19 +37,19 @@ def env(db_url: str, tmp_path: Path) -> Path:
 
 
 def run_path(case_id: str, knowledge_transfer: bool) -> None:
-    case_steps.acknowledge.fn(case_id)
+    intake.acknowledge.fn(case_id)
     with session_scope(get_settings().db_url) as s:
         case = get_case(s, case_id)
         case.reason = {"category": "bankruptcy", "detail": "破産手続き開始", "preventable": False}
         from datetime import date
 
-        from offboarding.cases import get_account
-        from offboarding.timeline import plan_timeline
+        from offboarding.cases.store import get_account
+        from offboarding.cases.timeline import plan_timeline
 
         account = get_account(s, case.account_id)
         case.plan = plan_timeline(account, date.today(), get_settings().policy()).to_dict()
         case.status = "awaiting_approval"
-    case_steps.start_offboarding.fn(case_id)
+    approvals.start_offboarding.fn(case_id)
     links = [{"name": "usage.csv", "url": "https://s3.example/exports/usage.csv?sig=1&x=2"}]
     send_message.fn(
         case_id, "export_ready", extra={"export": {"links": links, "expires_on": "2030-01-01"}}

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from offboarding import mailer_ledger as ledger
-from offboarding.outbox import INDEX
+from offboarding.comms import ledger
+from offboarding.comms.file_outbox import INDEX
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope, utcnow
 from offboarding.storage.models import MessageRow
@@ -111,7 +111,7 @@ def test_a_fresh_claim_elsewhere_is_not_touched(env: tuple[str, Path]) -> None:
 
 def _worker(db_url: str, state_dir: str, host: str, case_id: str, start_at: float) -> str:
     """A fresh process, as a resumed run on another worker would be."""
-    from offboarding.mailer_sendgrid import SendGridMailer
+    from offboarding.comms.sendgrid_mailer import SendGridMailer
     from tests.integration.comms_env import comms_env
 
     with comms_env(Path(state_dir), db_url):

@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from offboarding.cases import (
+from offboarding.cases.store import (
     UnknownAccount,
     audit,
     audit_of,
@@ -114,8 +114,15 @@ def test_upgrade_creates_the_schema_on_an_empty_database_and_is_idempotent(db_ur
 def test_database_at_0001_upgrades_to_head_keeping_its_data(db_url: str) -> None:
     upgrade(db_url, "0001")
     assert db_revision(db_url) == "0001"
-    with session_scope(db_url, migrate=False) as s:
-        audit(s, None, "ops@example.com", "legacy_entry", "written at 0001", "history", {"n": 1})
+    with engine_for(db_url).begin() as conn:  # written as a 0001-era writer did
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, case_id, actor, action, what, why, data) "
+                "VALUES (:at, NULL, 'ops@example.com', 'legacy_entry', 'written at 0001', "
+                "'history', :data)"
+            ),
+            {"at": datetime.now(UTC), "data": '{"n": 1}'},
+        )
 
     upgrade(db_url)
 

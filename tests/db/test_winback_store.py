@@ -13,33 +13,30 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import func, select
 
-from offboarding.cases import OffboardingError
+from offboarding.cases.store import OffboardingError
+from offboarding.cases.timeline import add_months
 from offboarding.policy import Policy
-from offboarding.signals import WinbackSignal
 from offboarding.storage.db import session_scope
 from offboarding.storage.models import AuditRow, CaseRow
-from offboarding.storage.models_winback import (
+from offboarding.storage.models.winback import (
     WinbackLeadRow,
     WinbackOutcomeRow,
     WinbackOutreachRow,
 )
-from offboarding.timeline import add_months
-from offboarding.winback_sample import generate, load_into_store
-from offboarding.winback_select import select_outreach
-from offboarding.winback_store import (
-    add_signal,
-    ingest_signals,
-    load_candidates,
-    load_signals,
+from offboarding.winback.sample.population import generate
+from offboarding.winback.sample.writing import load_into_store
+from offboarding.winback.selection import select_outreach
+from offboarding.winback.signals.model import WinbackSignal
+from offboarding.winback.store.candidates import load_candidates, set_preference
+from offboarding.winback.store.outcomes import rates, record_won_back
+from offboarding.winback.store.outreach import (
     mark_sent,
     outreach_rows,
-    rates,
     record_night,
-    record_won_back,
     review,
-    set_preference,
     withdraw_if_unwanted,
 )
+from offboarding.winback.store.signals import add_signal, ingest_signals, load_signals
 
 NIGHT = date(2031, 6, 15)
 POLICY = Policy()
@@ -233,3 +230,34 @@ def test_won_back_links_the_outreach_and_rates(population) -> None:
 def test_won_back_needs_a_churned_case(db_url: str) -> None:
     with pytest.raises(OffboardingError, match="unknown case"), session_scope(db_url) as s:
         record_won_back(s, "C-NOPE", on=NIGHT, by="ops@example.com")
+
+
+def test_the_reviewer_is_who_their_token_says(population, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    """`--by` is no identity: the review is taken as the token's owner, or refused."""
+    from offboard.service.tokens import token_for
+    from offboard.service.winback import review_outreach
+    from offboarding.cases.store import OffboardingError
+    from offboarding.settings import get_settings
+
+    url, _ = population
+    monkeypatch.setenv("OFFBOARDING_DATABASE_URL", url)
+    monkeypatch.setenv("OFFBOARDING_STATE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        evaluate(url, NIGHT)
+        with session_scope(url) as s:
+            first = outreach_rows(s, NIGHT, "awaiting_review")[0]
+            oid, owner = first.outreach_id, first.owner
+        tokens: dict[str, dict[str, str]] = {}
+        other, own = token_for("someone.else@example.com", tokens), token_for(owner, tokens)
+        monkeypatch.setenv("OFFBOARDING_TOKEN", other)
+        get_settings.cache_clear()
+        with pytest.raises(OffboardingError, match="is not you"):
+            review_outreach(oid, owner, approve=False, note="not now")
+        monkeypatch.setenv("OFFBOARDING_TOKEN", own)
+        get_settings.cache_clear()
+        assert review_outreach(oid, None, approve=False, note="not now")["status"] == "declined"
+        with session_scope(url) as s:
+            assert s.get(type(first), oid).reviewed_by == owner
+    finally:
+        get_settings.cache_clear()

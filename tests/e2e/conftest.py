@@ -3,7 +3,9 @@ our deployments served by a runner process, exactly as `offboard up` runs them."
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,45 +15,74 @@ from offboard.stack import Stack
 
 SAMPLE = Path(__file__).resolve().parents[2] / "offboarding" / "sample_data"
 DAY_SECONDS = 0.25
+#: The portal channel's intake secret in the test stack (a test value, not a real secret).
+PORTAL_SECRET = "e2e-portal-secret"
+#: SendGrid Inbound Parse's credentials in the URL, and a helpdesk's webhook secret (test values).
+PARSE_CREDENTIALS = ("parse", "e2e-parse-secret")
+HELPDESK_SECRET = "e2e-zendesk-secret"
 POLICY = """
 approvals:
   decision_timeout_days: {timeout}
   roles:
     manager: [maya.manager@example.com, cs-lead@example.com]
     legal: [lena.legal@example.com]
+trust:
+  confirmation_days: {confirmation}
 """
 
 
-def write_policy(path: Path, timeout_days: float) -> Path:
-    path.write_text(POLICY.format(timeout=timeout_days), encoding="utf-8")
+def write_policy(path: Path, timeout_days: float, confirmation_days: float = 2000) -> Path:
+    text = POLICY.format(timeout=timeout_days, confirmation=confirmation_days)
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def running_stack(kind: type[Stack], state: Path) -> Iterator[Stack]:
+    """A stack of `kind` for the tests (the same env either way), torn down after them with the
+    process's environment as it was."""
+    saved = dict(os.environ)
+    policy = write_policy(state / "policy.yaml", 2000)  # 500 s: no escalation by accident
+    env = {
+        "OFFBOARDING_POLICY_FILE": str(policy),
+        "OFFBOARDING_INTAKE_SECRETS": json.dumps({"portal": PORTAL_SECRET}),
+        "OFFBOARDING_INBOUND_PARSE_SECRET": ":".join(PARSE_CREDENTIALS),
+        "OFFBOARDING_HELPDESK_SECRETS": json.dumps({"zendesk": HELPDESK_SECRET}),
+        # the recovery flow is run by the tests that need it, never behind another test's back
+        "OFFBOARDING_RECOVERY_CRON": "",
+    }
+    st = kind(state, day_seconds=DAY_SECONDS, extra_env=env)
+    st.start()
+    try:
+        from offboard.service import import_accounts
+
+        import_accounts(SAMPLE / "accounts.json")
+        yield st
+    finally:
+        st.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        from offboard.stack import refresh_prefect_settings
+
+        refresh_prefect_settings()
+        from offboarding.settings import get_settings
+
+        get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    saved = dict(os.environ)
-    state = tmp_path_factory.mktemp("stack")
-    policy = write_policy(state / "policy.yaml", 2000)  # 500 s: no escalation by accident
-    st = Stack(state, day_seconds=DAY_SECONDS, extra_env={"OFFBOARDING_POLICY_FILE": str(policy)})
-    st.start()
-    from offboard.service import import_accounts
-
-    import_accounts(SAMPLE / "accounts.json")
-    yield st
-    st.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    from offboarding.settings import get_settings
-
-    get_settings.cache_clear()
+    yield from running_stack(Stack, tmp_path_factory.mktemp("stack"))
 
 
 def restart_runner(stack: Stack, **env: str) -> None:
     """Stop the runner (killing its flow-run processes) and start it with extra env."""
     stack.kill_runner()
     os.environ.pop("OFFBOARDING_CHAOS_HOLD", None)
+    os.environ.pop("OFFBOARDING_CHAOS_FAIL", None)
     stack.extra_env = {
-        k: v for k, v in stack.extra_env.items() if k not in ("OFFBOARDING_CHAOS_HOLD",)
+        k: v
+        for k, v in stack.extra_env.items()
+        if k not in ("OFFBOARDING_CHAOS_HOLD", "OFFBOARDING_CHAOS_FAIL")
     } | env
     stack.apply_env()
     stack.start_runner()
@@ -76,6 +107,23 @@ def wait_waiting(case_id: str, prefix: str, timeout: float = 180):
     from offboard.service import wait_for
 
     return wait_for(case_id, lambda c: (c.waiting_for or "").startswith(prefix), timeout)
+
+
+#: Personal API tokens the tests issue themselves, per stack database (`token_for`).
+TOKENS: dict[str, dict[str, str]] = {}
+
+
+def token(person: str) -> str:
+    from offboard.service.tokens import token_for
+
+    return token_for(person, TOKENS)
+
+
+def decide(case_id: str, verb: str, payload: dict, wait: float = 120) -> dict:
+    """`offboard.service.decide` as the named decider: with their own token, never a bypass."""
+    from offboard.service import decide as decide_with_token
+
+    return decide_with_token(case_id, verb, payload, wait, token(payload["decided_by"]))
 
 
 def verify_payload(by: str, **kw) -> dict:

@@ -9,14 +9,16 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select
 
-from offboard.service import case_view, decide, wait_for
-from offboarding.cases import OffboardingError
+from offboard.service import case_view, wait_for
+from offboarding.cases.store import OffboardingError
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 from offboarding.storage.models import ExportRow, InvoiceRow, MessageRow
 from tests.e2e.conftest import (
+    decide,
     request,
     restart_runner,
+    token,
     verify_payload,
     wait_waiting,
     write_policy,
@@ -155,7 +157,12 @@ def test_duplicate_request_is_one_case(stack):
     )
     case = wait_for(case_id, lambda c: c.status == "not_a_cancellation", 120)
     assert case.waiting_for is None
-    assert message_counts(case_id) == {"acknowledgement": 1, "back_to_support": 1}
+    # the verifier was sent her own code (the decision request), the customer two messages
+    assert message_counts(case_id) == {
+        "acknowledgement": 1,
+        "back_to_support": 1,
+        "decision_request": 1,
+    }
     with pytest.raises(OffboardingError, match="waits for no decision"):
         decide(case_id, "approve", {"decided_by": MANAGER, "decision": "approve"})
 
@@ -189,13 +196,13 @@ def test_refused_approver_is_recorded_and_asked_again(stack):
     from offboard.service import _wait_until_paused
 
     _wait_until_paused(opened["flow_run_id"])
+    from offboard.service.tokens import token_proof
+
+    dana = "dana.lee@example.com"  # she proves who she is; the role check still refuses her
+    proof = token_proof(case_id, "approval-manager", dana, token(dana))
     resume_flow_run(
         UUID(opened["flow_run_id"]),
-        run_input={
-            "decided_by": "dana.lee@example.com",
-            "decision": "approve",
-            "comment": "I am not a manager",
-        },
+        run_input={**proof, "decision": "approve", "comment": "I am not a manager"},
     )
     case = wait_waiting(case_id, "approval-manager-2")
     assert case.status == "awaiting_approval"
@@ -217,6 +224,8 @@ def test_no_decision_in_time_escalates_and_never_proceeds(stack, tmp_path):
         case_id = opened["case_id"]
         case = wait_for(case_id, lambda c: c.status == "escalated", 180)
         assert case.waiting_for == "verification"  # still waiting: it did not proceed
+        # the notice goes out just after the status changes: wait for it, then count it
+        wait_for(case_id, lambda c: "escalation_notice" in message_counts(c.case_id), 60)
         assert message_counts(case_id).get("escalation_notice") == 1
         assert flow_run(opened["flow_run_id"]).state.is_paused()
         escalated = [a for a in case_view(case_id)["audit"] if a["action"] == "escalated"]
@@ -308,9 +317,9 @@ def test_worker_killed_mid_run_finishes_without_repeats(stack):
     # the main run and the closure run; a stage running beside it at the kill is recovered too
     assert len(recovered) >= 2
     # stages that came due while the case was stuck wait for closure; the sweeper runs them
-    from tasks.sweeps import run_missed_stages
+    from flows.sweeper_flow import run_missed_stages
 
-    run_missed_stages.fn()
+    run_missed_stages()
     wait_for(case_id, stage_done("deactivation"), 120)
     assert counts == {k: v for k, v in message_counts(case_id).items() if k in counts}
 
@@ -327,8 +336,9 @@ def test_sweeper_cron_has_upcoming_runs(stack):
 
 
 def test_resume_waits_for_the_input_form_not_just_the_paused_state(stack):
-    """Prefect sets Suspended first and stores the run's input schema right after; a resume in
-    between is rejected ("Run input schema not found"), so the CLI waits for both."""
+    """A resume before the run's input schema is stored is rejected ("Run input schema not
+    found"), and one before the suspending process has stored its description (its last act)
+    can reach a worker that still holds the run; so the CLI waits for both."""
     import json
     import threading
 
@@ -365,5 +375,8 @@ def test_resume_waits_for_the_input_form_not_just_the_paused_state(stack):
         waiter.join(2.0)
         assert waiter.is_alive() and outcome == []  # paused, but no form yet: still waiting
         client.create_flow_run_input(run.id, keyset["schema"], json.dumps({"type": "object"}))
+        waiter.join(2.0)
+        assert waiter.is_alive() and outcome == []  # the schema, but the process not done yet
+        client.create_flow_run_input(run.id, keyset["description"], json.dumps("the form"))
         waiter.join(20)
         assert outcome == [None]

@@ -14,15 +14,18 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from deployments.names import WINBACK
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 from offboarding.storage.models import MessageRow
-from offboarding.storage.models_winback import WinbackLeadRow, WinbackNightRow
-from offboarding.winback_rules import select_reference
-from offboarding.winback_sample import generate, load_into_store
-from offboarding.winback_select import candidate_facts, signal_facts
-from offboarding.winback_store import load_candidates, load_signals, outreach_rows
+from offboarding.storage.models.winback import WinbackLeadRow, WinbackNightRow
+from offboarding.winback.rules import select_reference
+from offboarding.winback.sample.population import generate
+from offboarding.winback.sample.writing import load_into_store
+from offboarding.winback.selection import candidate_facts, signal_facts
+from offboarding.winback.store.candidates import load_candidates
+from offboarding.winback.store.outreach import outreach_rows
+from offboarding.winback.store.signals import load_signals
+from tasks.deployment_names import WINBACK
 
 pytestmark = pytest.mark.integration
 NIGHT = date(2031, 6, 15)
@@ -67,9 +70,9 @@ def test_nightly_flow_selects_exactly_what_the_rules_select_once(stack, tmp_path
         load_into_store(s, replace(sample, signals=sample.signals.head(0)))
 
     # the signals arrive as a Parquet file in S3 and are ingested as `offboard signals ingest`
-    from offboarding.objectstore import s3_client
-    from offboarding.signals import read_signal_file
-    from offboarding.winback_store import ingest_signals
+    from offboarding.adapters.s3.client import s3_client
+    from offboarding.winback.signals.files import read_signal_file
+    from offboarding.winback.store.signals import ingest_signals
 
     sample.signals.write_parquet(tmp_path / "signals.parquet")
     client = s3_client()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from offboarding.cases import open_case, upsert_accounts
+from offboarding.cases.store import open_case, upsert_accounts
 from offboarding.domain import Account, CancellationRequest
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
@@ -74,11 +74,11 @@ def give_plan_and_invoice(case_id: str) -> bytes:
     """What the later messages need: the dated plan (today) and a final invoice; returns its PDF."""
     from datetime import date
 
-    from offboarding.billing import final_invoice
-    from offboarding.cases import get_account, get_case
-    from offboarding.documents import invoice_pdf
+    from offboarding.cases.billing import final_invoice
+    from offboarding.cases.invoice_pdf import invoice_pdf
+    from offboarding.cases.store import get_account, get_case
+    from offboarding.cases.timeline import plan_timeline
     from offboarding.storage.models import InvoiceRow
-    from offboarding.timeline import plan_timeline
 
     with session_scope(get_settings().db_url) as s:
         case = get_case(s, case_id)

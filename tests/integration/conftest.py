@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from offboarding.s3server import SeaweedS3
+from offboarding.adapters.seaweedfs import SeaweedS3
 
 
 @pytest.fixture(scope="module")

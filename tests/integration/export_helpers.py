@@ -19,8 +19,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from offboarding.objectstore import ObjectStore, s3_client
-from offboarding.s3server import SeaweedS3
+from offboarding.adapters.s3.client import s3_client
+from offboarding.adapters.s3.object_store import ObjectStore
+from offboarding.adapters.seaweedfs import SeaweedS3
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "offboarding" / "sample_data"

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from offboarding.objectstore import ObjectStore, s3_client
-from offboarding.product_data import write_sample_dataset
-from offboarding.s3server import SeaweedS3
+from offboarding.adapters.s3.client import s3_client
+from offboarding.adapters.s3.object_store import ObjectStore
+from offboarding.adapters.seaweedfs import SeaweedS3
+from offboarding.comms.locale_format import format_day
+from offboarding.export.sample_data import write_sample_dataset
 from tests.integration.export_helpers import (
     BUCKET,
     body,
@@ -92,6 +94,12 @@ def test_cli_export_json_returns_a_verifiable_manifest(
     assert kinds[("usage", "jsonl")].startswith("large table")
     assert kinds[("integrations_and_configuration", "json")].startswith("structured data")
     assert manifest["objects"][0]["content_type"]
+    # the manifest is a signed receipt: the stored copy verifies offline with our public key
+    stored = Path(env["OFFBOARDING_STATE_DIR"]) / "manifest.json"
+    stored.write_bytes(body(store, manifest["manifest_key"]))
+    checked = run_cli(["receipts", "verify", str(stored), "--json"], env)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["kind"] == "export manifest"
     # the usage table went up in several parts (streamed), and still matches the source
     usage = next(o for o in manifest["objects"] if o["name"] == "usage.csv")
     assert store.head(usage["key"])["etag"].endswith(tuple(f"-{n}" for n in range(2, 100)))
@@ -179,11 +187,11 @@ def test_fault_mid_upload_aborts_then_rerun_completes_with_the_same_manifest(
 
 def _closed_case(account_id: str) -> str:
     """A case through planning, as the offboarding flow leaves it before its export."""
-    from offboarding.cases import get_account, open_case, set_status
+    from offboarding.cases.store import get_account, open_case, set_status
+    from offboarding.cases.timeline import plan_timeline
     from offboarding.domain import CancellationRequest, CaseStatus
     from offboarding.settings import get_settings
     from offboarding.storage.db import session_scope
-    from offboarding.timeline import plan_timeline
 
     with session_scope(get_settings().db_url) as s:
         case, _ = open_case(
@@ -226,4 +234,10 @@ def test_case_export_records_delivery_time_and_show_displays_it(
     report = next(o for o in manifest["objects"] if o["name"] == "report.pdf")
     pdf = PdfReader(io.BytesIO(body(store, report["key"])))
     text = "".join(p.extract_text() for p in pdf.pages)
-    assert view["plan"]["purge_on"] in text and view["plan"]["backups_expire_on"] in text
+    # ... in the account's language (Malay), its fonts embedded
+    flat = " ".join(text.split())  # line breaks fall anywhere
+    for day in (view["plan"]["purge_on"], view["plan"]["backups_expire_on"]):
+        assert format_day(day, "ms", "MY") in flat
+    assert "Penyimpanan dan pemadaman" in flat and "Untuk berhubung terus" in flat
+    for font in pdf.pages[0]["/Resources"]["/Font"].values():
+        assert "/FontFile2" in font.get_object()["/FontDescriptor"], font.get_object()

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from offboarding.product_data import write_sample_dataset
-from offboarding.s3server import SeaweedS3
+from offboarding.adapters.seaweedfs import SeaweedS3
+from offboarding.export.sample_data import write_sample_dataset
 from tests.integration.export_helpers import BUCKET, ROOT
 
 pytestmark = pytest.mark.integration
@@ -23,10 +23,11 @@ MiB = 1024 * 1024
 _PROBE = textwrap.dedent(
     """
     import json, sys
-    from offboarding.catalogue import load_catalogue
+    from offboarding.export.catalogue import load_catalogue
     from offboarding.domain import Account
-    from offboarding.exporter import write_part
-    from offboarding.objectstore import ObjectStore, return_part_buffers_to_os, s3_client
+    from offboarding.export.exporter import write_part
+    from offboarding.adapters.s3.client import return_part_buffers_to_os, s3_client
+    from offboarding.adapters.s3.object_store import ObjectStore
 
     def hwm_kib():
         for line in open("/proc/self/status"):

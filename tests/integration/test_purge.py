@@ -15,9 +15,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from offboarding.objectstore import ObjectStore
-from offboarding.product_data import write_sample_dataset
-from offboarding.s3server import SeaweedS3
+from offboarding.adapters.s3.object_store import ObjectStore
+from offboarding.adapters.seaweedfs import SeaweedS3
+from offboarding.comms.locale_format import format_day
+from offboarding.export.sample_data import write_sample_dataset
 from tests.integration.export_helpers import (
     body,
     import_sample_accounts,
@@ -40,7 +41,18 @@ def env(tmp_path_factory: pytest.TempPathFactory, s3: SeaweedS3) -> Iterator[dic
     write_sample_dataset(data, ACCOUNTS, 30_000)
     with offboarding_env(tmp, s3, data / "catalogue.yaml") as e:
         import_sample_accounts()
+        e["OFFBOARDING_TOKEN"] = as_person(LEGAL)  # the CLI acts as a proven person
         yield e
+
+
+def as_person(person: str) -> str:
+    """A personal API token, issued the way an admin issues it."""
+    from offboard.service.tokens import token_for
+
+    return token_for(person, TOKENS)
+
+
+TOKENS: dict[str, dict[str, str]] = {}
 
 
 @pytest.fixture
@@ -50,11 +62,11 @@ def store(s3: SeaweedS3, env: dict[str, str]) -> ObjectStore:
 
 def _export_objects(store: ObjectStore, account_id: str, export_id: str) -> dict[str, str]:
     """Write an export's data objects the way the export tasks do; key -> sha256."""
-    from offboarding.cases import get_account
-    from offboarding.exporter import export_key, write_part
+    from offboarding.cases.store import get_account
+    from offboarding.export.exporter import export_key, write_part
     from offboarding.settings import get_settings
     from offboarding.storage.db import session_scope, utcnow
-    from offboarding.storage.models_export import ExportObjectRow
+    from offboarding.storage.models.export import ExportObjectRow
     from tasks.export import catalogue
 
     cat = catalogue()
@@ -84,11 +96,11 @@ def _export_objects(store: ObjectStore, account_id: str, export_id: str) -> dict
 
 def _closed_case(account_id: str, requester: str, purge_due: bool = True) -> str:
     """A closed case with the customer's details on record and a message in the outbox."""
-    from offboarding.cases import get_account, open_case, set_status
+    from offboarding.cases.store import get_account, open_case, set_status
+    from offboarding.cases.timeline import plan_timeline
     from offboarding.domain import CancellationRequest, CaseStatus
     from offboarding.settings import get_settings
     from offboarding.storage.db import session_scope
-    from offboarding.timeline import plan_timeline
     from tasks.messaging import send_message
 
     with session_scope(get_settings().db_url) as s:
@@ -121,10 +133,13 @@ def test_purge_refused_under_legal_hold_then_runs_when_lifted(
     keys = _export_objects(store, "GLOBEX-ENT", "E-hold")
     case_id = _closed_case("GLOBEX-ENT", "hank@globex.example")
 
+    dana = {**env, "OFFBOARDING_TOKEN": as_person("dana.lee@example.com")}
     not_legal = run_cli(
-        ["legal-hold", case_id, "--on", "--by", "dana.lee@example.com", "--reason", "x"], env
+        ["legal-hold", case_id, "--on", "--by", "dana.lee@example.com", "--reason", "x"], dana
     )
     assert not_legal.returncode == 3 and "legal role" in not_legal.stderr
+    typed = run_cli(["legal-hold", case_id, "--on", "--by", LEGAL, "--reason", "x"], dana)
+    assert typed.returncode != 0 and "is not you" in typed.stderr  # --by is no identity
     held = run_cli(
         ["legal-hold", case_id, "--on", "--by", LEGAL, "--reason", "litigation hold #42", "--json"],
         env,
@@ -190,7 +205,31 @@ def test_purge_empties_the_prefix_and_leaves_a_certificate(
     assert REQUESTER not in json.dumps(cert)
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(body(store, cert_pdf))).pages)
     assert cert["certificate_id"] in text and "Acme Bakeries" in text
-    assert cert["retention"]["backups_expire_on"] in text
+    # written for the reader: Acme is en + US, so June 14, 2027 rather than 2027-06-14
+    assert format_day(cert["retention"]["backups_expire_on"], "en", "US") in " ".join(text.split())
+
+    # a signed receipt: it verifies offline, and any change to it shows
+    receipt = Path(env["OFFBOARDING_STATE_DIR"]) / f"{case_id}-certificate.json"
+    receipt.write_bytes(body(store, cert_json))
+    checked = run_cli(["receipts", "verify", str(receipt), "--json"], env)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["kind"] == "deletion certificate"
+    public = json.loads(run_cli(["keys", "show", "--json"], env).stdout)["public_key"]
+    assert (
+        run_cli(["receipts", "verify", str(receipt), "--public-key", public], env).returncode == 0
+    )
+    forged = {**cert, "objects": {**cert["objects"], "count": cert["objects"]["count"] - 1}}
+    receipt.write_text(json.dumps(forged), encoding="utf-8")
+    tampered = run_cli(["receipts", "verify", str(receipt)], env)
+    assert tampered.returncode != 0 and "was changed" in tampered.stderr
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from offboarding.trust.receipts import public_key_text
+
+    stranger = public_key_text(Ed25519PrivateKey.generate().public_key())
+    receipt.write_bytes(body(store, cert_json))
+    foreign = run_cli(["receipts", "verify", str(receipt), "--public-key", stranger], env)
+    assert foreign.returncode != 0 and "signed by key" in foreign.stderr
 
     # recorded in our DB, available again later with fresh links
     shown = run_cli(["certificate", case_id, "--json"], env)
@@ -249,7 +288,7 @@ def test_manual_purge_waits_for_the_retention_date_unless_now(
 
 
 def test_purge_of_an_open_case_is_refused_and_bad_input_exits_2(env: dict[str, str]) -> None:
-    from offboarding.cases import open_case
+    from offboarding.cases.store import open_case
     from offboarding.domain import CancellationRequest
     from offboarding.settings import get_settings
     from offboarding.storage.db import session_scope

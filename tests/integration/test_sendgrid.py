@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from offboarding import mailer_ledger as ledger
-from offboarding.cases import audit_of, get_case
-from offboarding.mailer import PermanentMailError, TransientMailError
-from offboarding.mailer_sendgrid import SendGridMailer, retry_after_seconds
+from offboarding.cases.store import audit_of, get_case
+from offboarding.comms import ledger
+from offboarding.comms.mailer import PermanentMailError, TransientMailError
+from offboarding.comms.sendgrid_mailer import SendGridMailer, retry_after_seconds
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope, utcnow
 from offboarding.storage.models import MessageRow
-from offboarding.storage.models_comms import MessageAttemptRow
+from offboarding.storage.models.comms import MessageAttemptRow
 from tasks.common import is_transient
 from tasks.messaging import MessageUndeliverable, deliver
 from tests.integration.comms_env import comms_env, give_plan_and_invoice, open_test_case

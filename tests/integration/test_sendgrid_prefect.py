@@ -12,8 +12,8 @@ from prefect import flow
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy.exc import OperationalError
 
-from offboarding import mailer_ledger as ledger
-from offboarding.mailer_sendgrid import SendGridMailer
+from offboarding.comms import ledger
+from offboarding.comms.sendgrid_mailer import SendGridMailer
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 from tasks.messaging import send_message

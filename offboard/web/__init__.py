@@ -1,0 +1,1 @@
+"""The web service beside the Prefect server: decision pages behind signed links (not pure)."""

@@ -1,0 +1,1 @@
+"""Messages: rendering and locale formats pure; mailer port, ledger, SendGrid, outbox I/O."""

@@ -1,0 +1,1 @@
+"""Generated product data with planted at-risk patterns: population pure, writing not."""

@@ -1,0 +1,1 @@
+"""Exports and erasure (§6): writers and report pure; catalogue, exporter, erasure do I/O."""

@@ -1,0 +1,1 @@
+"""Feedback's queries: responses, interviews, patterns, notices. Not pure: takes a Session."""

@@ -1,0 +1,1 @@
+"""Generated win-back populations for demos, tests, benchmarks: population pure, writing not."""

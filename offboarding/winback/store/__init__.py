@@ -1,0 +1,1 @@
+"""Win-back's queries: signals, candidates, outreach, outcomes. Not pure: takes a Session."""

@@ -1,0 +1,36 @@
+"""The sweeper's verdict on an open case's run, as a table."""
+
+from __future__ import annotations
+
+import pytest
+
+from offboarding.cases.run_recovery import GAVE_UP, run_verdict
+
+
+@pytest.mark.parametrize(
+    ("state", "has_run", "restarts", "action"),
+    [
+        (None, False, 0, "start"),  # intake could not reach Prefect: the case has no run
+        (None, True, 0, "start"),  # Prefect lost the run (a server rebuilt from scratch)
+        ("FAILED", True, 0, "restart"),
+        ("CRASHED", True, 2, "restart"),
+        ("FAILED", True, 3, "give_up"),
+        ("CRASHED", True, 7, "give_up"),
+        ("RUNNING", True, 9, "none"),  # orphans are the orphan check's, by heartbeat
+        ("PAUSED", True, 0, "none"),  # a suspended run waits for a person: never touched
+        ("SCHEDULED", True, 0, "none"),
+        ("COMPLETED", True, 0, "none"),
+        ("CANCELLED", True, 0, "none"),  # somebody cancelled it on purpose
+    ],
+)
+def test_what_happens_to_a_cases_run(state, has_run, restarts, action) -> None:
+    assert run_verdict(state, has_run, restarts, max_restarts=3).action == action
+
+
+def test_giving_up_says_why_and_how_often() -> None:
+    verdict = run_verdict("FAILED", True, 3, max_restarts=3)
+    assert verdict.why.startswith(GAVE_UP) and "4 times" in verdict.why and "failed" in verdict.why
+
+
+def test_no_restarts_allowed_hands_over_at_the_first_failure() -> None:
+    assert run_verdict("FAILED", True, 0, max_restarts=0).action == "give_up"
