@@ -3,10 +3,15 @@
 Prefect reads its settings once; a test that points the CLI at a stack (a monkeypatched
 PREFECT_API_URL, re-read through `offboard.stack.refresh_prefect_settings`) would otherwise
 leave later tests' clients aimed at a server that never existed.
+
+Prefect's event and log workers are process-wide and outlive the server they send to; one
+left aimed at a stopped server hangs the next `prefect_test_harness`, whose exit drains every
+worker without a timeout. Each module's workers are drained, with a timeout, when it ends.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sys
 from collections.abc import Iterator
@@ -32,3 +37,22 @@ def _prefect_settings_follow_the_environment() -> Iterator[None]:
             from offboard.stack import refresh_prefect_settings
 
             refresh_prefect_settings()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _prefect_services_drained_per_module() -> Iterator[None]:
+    yield
+    if "prefect" not in sys.modules:
+        return
+    from prefect._internal.concurrency.services import _QueueServiceBase
+
+    with _QueueServiceBase._instance_cache_lock:
+        services = tuple(_QueueServiceBase._instances.values())
+    # draining first forgets the service, so a stuck one no longer blocks later drains
+    futures = []
+    for service in services:
+        try:
+            futures.append(service._drain(at_exit=True))
+        except (AssertionError, RuntimeError):  # never started
+            continue
+    concurrent.futures.wait(futures, timeout=30)
