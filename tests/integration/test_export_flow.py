@@ -1,15 +1,20 @@
 """The export flow against a real SeaweedFS S3 server and a real Prefect API (test harness):
 the CLI's manifest, isolation between interleaved accounts, a fault mid-upload then a rerun,
-and the delivery time a case shows."""
+S3 down for 30 s mid-export, and the delivery time a case shows."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pypdf import PdfReader
@@ -29,6 +34,7 @@ from tests.integration.export_helpers import (
     source_table,
     test_store,
 )
+from tests.integration.tcp_gate import TcpGate
 
 pytestmark = pytest.mark.integration
 
@@ -241,3 +247,35 @@ def test_case_export_records_delivery_time_and_show_displays_it(
     assert "Penyimpanan dan pemadaman" in flat and "Untuk berhubung terus" in flat
     for font in pdf.pages[0]["/Resources"]["/Font"].values():
         assert "/FontFile2" in font.get_object()["/FontDescriptor"], font.get_object()
+
+
+def test_cli_export_rides_out_s3_down_for_30_s_mid_export(
+    env: dict[str, str], store: ObjectStore, dataset: Path
+) -> None:
+    """S3 goes away after the export's first object and comes back 30 s later: the same
+    command finishes, with a correct manifest and no unfinished upload left behind."""
+    prefix = "exports/UMBRELLA-MM"
+    before = set(store.list_keys(prefix))
+    with TcpGate(urlsplit(env["AWS_ENDPOINT_URL_S3"]).port or 80) as gate:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "offboard"), "export", "UMBRELLA-MM", "--json"],
+            env={**os.environ, **env, "AWS_ENDPOINT_URL_S3": gate.endpoint},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 300
+        while not set(store.list_keys(prefix)) - before:  # the first object is written
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the export wrote nothing in 300 s"
+            time.sleep(0.05)
+        gate.down()
+        time.sleep(30)
+        assert proc.poll() is None, "the export ended while S3 was down"
+        gate.up()
+        out, errs = proc.communicate(timeout=600)
+    assert proc.returncode == 0, errs[-3000:]
+    manifest = json.loads(out)
+    check_export(store, manifest, "UMBRELLA-MM", dataset)
+    assert store.list_multipart_uploads(prefix) == []
+    assert "S3 unreachable" in errs  # the wait was said, not silent

@@ -1,7 +1,8 @@
 """The S3 client, configured the standard AWS way (`boto3.session.Session().client("s3")`), so
 credentials, region, profiles and `AWS_ENDPOINT_URL_S3` come from boto3's own environment and
 config files. Retries use botocore's "standard" mode (throttling, 5xx, dropped connections,
-with backoff) on every call, including each UploadPart.
+with backoff) on every call, including each UploadPart, and a connection outage is ridden out
+for a window of time (`outage.py`), not a count of attempts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from offboarding.adapters.s3.outage import ride_out_outages
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def s3_client(endpoint_url: str | None = None, **kwargs: Any) -> Any:
     )
     if endpoint_url is not None:
         kwargs["endpoint_url"] = endpoint_url
-    return boto3.session.Session().client("s3", config=config, **kwargs)
+    return ride_out_outages(boto3.session.Session().client("s3", config=config, **kwargs))
 
 
 M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
