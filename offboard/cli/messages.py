@@ -1,4 +1,4 @@
-"""`offboard messages list CASE | release CASE KIND [--seq N] --by EMAIL (--delivered |
+"""`offboard messages list CASE | release CASE KIND [--seq N] [--by EMAIL] (--delivered |
 --send-again)`: what a case was sent, and a person's decision on a held message (issue 4)."""
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def messages_release(
     case: str,
     kind: str,
     seq: int = typer.Option(1, "--seq", help="Sequence number of the message"),
-    by: str = typer.Option(..., "--by", help="Your email (recorded in the audit log)"),
+    by: str = typer.Option(
+        None, "--by", help="Your email, checked against your API token (OFFBOARDING_TOKEN)"
+    ),
     delivered: bool = typer.Option(
         None,
         "--delivered/--send-again",
@@ -55,7 +57,7 @@ def messages_release(
     as_json: bool = JsonOpt,
 ) -> None:
     """Decide on a refused (4xx) or unknown-outcome message; the automation never resends
-    those by itself."""
+    those by itself. You are who your API token says (recorded in the audit log)."""
     result = run_or_fail(lambda: release_message(case, kind, seq, by, delivered), as_json)
     print_result(
         result,

@@ -131,18 +131,28 @@ def message_rows(case_id: str) -> list[dict[str, Any]]:
 
 
 def release_message(
-    case_id: str, kind: str, seq: int, by: str, delivered: bool | None
+    case_id: str,
+    kind: str,
+    seq: int,
+    by: str | None,
+    delivered: bool | None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """A person's decision on a held message: it did arrive (mark sent), or send it again on the
-    next run. Recorded in the audit log under their email."""
+    next run. The person is the owner of the API token (`by` only has to agree with it), and
+    the decision is recorded in the audit log under their email."""
+    from offboard.service.tokens import proven_actor
     from offboarding.comms import ledger
 
     if delivered is None:
         raise OffboardingError("say what happened: --delivered or --send-again")
     check_kind(kind)
-    who = check_email(by)
+    if by is not None:
+        check_email(by)
     with store_session() as s:
         get_case(s, case_id)
+    who = proven_actor(by, token)
+    with store_session() as s:
         try:
             row = ledger.release(s, case_id, kind, seq, delivered=delivered, by=who)
         except LookupError as exc:

@@ -178,6 +178,36 @@ def test_400_fails_the_step_marks_attention_and_is_not_retried(
     assert attention(case_id) is None
 
 
+def test_a_refused_message_is_released_by_the_person_the_token_proves(
+    env: str, sg: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from offboard.service.messages import release_message
+    from offboard.service.tokens import token_for
+    from offboarding.cases.store import OffboardingError
+
+    case_id = open_test_case("ACME-SMB", "SG-400-RELEASE")
+    give_plan_and_invoice(case_id)
+    sg.then(400, body={"errors": [{"field": "personalizations.0.to.0.email", "message": "bad"}]})
+    with pytest.raises(MessageUndeliverable):
+        deliver(case_id, "offboarding_plan", mailer=fast_mailer(sg))
+    tokens: dict[str, dict[str, str]] = {}
+    sam = token_for("sam@example.com", tokens)
+    monkeypatch.delenv("OFFBOARDING_TOKEN", raising=False)
+    get_settings.cache_clear()
+    with pytest.raises(OffboardingError, match="token"):  # no token: nobody proved who decides
+        release_message(case_id, "offboarding_plan", 1, "sam@example.com", delivered=False)
+    with pytest.raises(OffboardingError, match="is not you"):  # typing an email proves nothing
+        release_message(case_id, "offboarding_plan", 1, "boss@example.com", False, token=sam)
+    assert message(case_id, "offboarding_plan").status == "failed"
+    released = release_message(case_id, "offboarding_plan", 1, None, False, token=sam)
+    assert released["status"] == "pending"
+    with session_scope(env) as s:
+        (entry,) = [a for a in audit_of(s, case_id) if a.action == "message_released"]
+        assert entry.actor == "sam@example.com"
+    assert deliver(case_id, "offboarding_plan", mailer=fast_mailer(sg))["sent_now"] is True
+    assert [r.status for r in sg.received] == [400, 202]
+
+
 def test_429_honours_retry_after(env: str, sg: FakeSendGrid) -> None:
     case_id = open_test_case("GLOBEX-ENT", "SG-429")
     sg.then(429, {"Retry-After": "1"})

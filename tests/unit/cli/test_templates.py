@@ -152,7 +152,8 @@ def test_bad_input_is_one_clear_line_and_exit_2(state: Path, args: list[str], me
     assert message in json.loads(result.stdout.strip().splitlines()[-1])["error"]
 
 
-def test_release_a_refused_message(state: Path) -> None:
+def test_release_a_refused_message(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from offboard.service.tokens import token_for
     from tests.integration.comms_env import open_test_case
 
     case_id = open_test_case("ACME-SMB", "CLI-RELEASE")
@@ -179,6 +180,9 @@ def test_release_a_refused_message(state: Path) -> None:
     assert "acknowledgement#1 was refused" in listed_case["needs_attention"]
     listed = json.loads(cli("messages", "list", case_id, "--json").stdout)
     assert listed[0]["status"] == "failed" and "400" in listed[0]["error"]
+    # the person releasing it is who their API token says, never only what --by says
+    monkeypatch.setenv("OFFBOARDING_TOKEN", token_for("sam.carter@example.com", {}))
+    get_settings.cache_clear()
     result = cli(
         "messages",
         "release",
