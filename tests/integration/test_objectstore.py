@@ -23,7 +23,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from offboarding.adapters.s3.client import s3_client
-from offboarding.adapters.s3.object_store import MIN_PART_SIZE, ObjectStore, existing_record
+from offboarding.adapters.s3.object_store import (
+    DEFAULT_UPLOAD_CONCURRENCY,
+    MIN_PART_SIZE,
+    ObjectStore,
+    existing_record,
+)
 from offboarding.adapters.seaweedfs import SeaweedS3
 from offboarding.export.table_writers import CSV_CONTENT_TYPE, RowCounter, csv_chunks
 
@@ -416,6 +421,10 @@ def test_streaming_memory_does_not_grow_with_rows(s3: SeaweedS3) -> None:
     assert large["bytes"] > 9 * small["bytes"]  # ~10x the data went through...
     # ...but the peak grew by about the same working set in both runs, far below the data:
     # up to `concurrency + 1` parts, a batch and its CSV text, botocore's requests (measured
-    # after a steady-state warm-up: 35-45 MiB at 200 k rows, 40-50 MiB at 2 M rows)
-    assert large["growth_mib"] < small["growth_mib"] + 32, (small, large)
+    # after a steady-state warm-up: 35-45 MiB at 200 k rows, 40-50 MiB at 2 M rows). A
+    # 200 k-row stream is only ~4 parts, so it never fills the pipeline; a long one may hold
+    # all `concurrency + 1` parts at once when S3 lags behind the writer (seen beside a
+    # CPU-heavy job: 18.9 MiB at 200 k, 56.0 at 2 M). That is the most the growth may differ.
+    pipeline_mib = (DEFAULT_UPLOAD_CONCURRENCY + 1) * 5
+    assert large["growth_mib"] < small["growth_mib"] + pipeline_mib + 16, (small, large)
     assert large["growth_mib"] < large["bytes"] / MiB / 2, (small, large)
