@@ -2,13 +2,16 @@
 case costs the orchestration, and whether anything was lost or done twice.
 
     .venv/bin/python benchmarks/load_bench.py --cases 100                  # embedded stack
+    .venv/bin/python benchmarks/load_bench.py --cases 1000 --production    # production stack
     .venv/bin/python benchmarks/load_bench.py --cases 20 --save-share 0.3 --day-seconds 1
 
-Starts the embedded stack (Prefect server on SQLite, SeaweedFS, web service, runner) in a fresh
-state folder, imports `--cases` generated accounts, requests one cancellation per account at
-once (16 threads), then answers every decision as its people would (the owner verifies; a
-`--save-share` of the accounts are large enough for a save conversation, answered "not saved",
-and a manager approval), until every case is closed. It reports:
+Starts the embedded stack (Prefect server on SQLite, SeaweedFS, web service, runner), or with
+`--production` the production topology (`offboard up --production`: Prefect on PostgreSQL with
+Redis messaging, a process work pool, two workers), in a fresh state folder, imports `--cases`
+generated accounts, requests one cancellation per account at once (16 threads), then answers
+every decision as its people would (the owner verifies; a `--save-share` of the accounts are
+large enough for a save conversation, answered "not saved", and a manager approval),
+until every case is closed. It reports:
 
 - the time from the burst until all are acknowledged, all wait at their first decision, all are
   offboarding, all are closed;
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select  # noqa: E402
 
 from offboard.stack import Stack, _descendants  # noqa: E402
+from offboard.stack_production import ProductionStack  # noqa: E402
 
 CLOSED = {"closed", "purged"}
 LATER = CLOSED | {"offboarding"}
@@ -213,16 +217,23 @@ def main() -> None:
     ap.add_argument("--day-seconds", type=float, default=1.0)
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--state", type=Path, default=None, help="state folder (default: a temp one)")
+    ap.add_argument("--production", action="store_true", help="the production topology")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the production stack")
     args = ap.parse_args()
 
     state = args.state or Path(tempfile.mkdtemp(prefix="load-bench-"))
     state.mkdir(parents=True, exist_ok=True)
     (state / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    stack = Stack(state, day_seconds=args.day_seconds)
+    kind = "production" if args.production else "embedded"
+    stack = (
+        ProductionStack(state, workers=args.workers, day_seconds=args.day_seconds)
+        if args.production
+        else Stack(state, day_seconds=args.day_seconds)
+    )
     stack.extra_env = {"OFFBOARDING_POLICY_FILE": str(state / "policy.yaml")}
     machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     print(f"machine: {machine}")
-    print(f"starting the embedded stack in {state} …", flush=True)
+    print(f"starting the {kind} stack in {state} …", flush=True)
     stack.start()
     try:
         from offboard.service import import_accounts, submit_request
@@ -231,7 +242,8 @@ def main() -> None:
         accts = accounts(args.cases, args.save_share)
         (state / "accounts.json").write_text(json.dumps(accts), encoding="utf-8")
         import_accounts(state / "accounts.json")
-        roots = [p.pid for p in (stack._server, stack._runner, stack._web) if p] + [stack.s3.pid]
+        runners = stack._workers if args.production else [stack._runner]
+        roots = [p.pid for p in (stack._server, *runners, stack._web) if p] + [stack.s3.pid]
         log = state / "prefect-server.log"
         errors_before = _api_errors(log)
         cpu_before, t_start = cpu_seconds(roots), datetime.now(UTC)
@@ -271,7 +283,7 @@ def main() -> None:
     print(json.dumps(result, indent=1))
     fmt = lambda k: f"{marks[k]:.0f}" if k in marks else "—"  # noqa: E731
     print(
-        f"| embedded | {n} | {fmt('acknowledged')} | {fmt('first_decision')} | "
+        f"| {kind} | {n} | {fmt('acknowledged')} | {fmt('first_decision')} | "
         f"{fmt('offboarding')} | {fmt('closed')} | {result['cpu_s_per_case']} | "
         f"{result['processes_per_case']} | {facts['failed_runs']} | {errors} | "
         f"{sum(dup.values())} |"
