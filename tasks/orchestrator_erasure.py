@@ -22,9 +22,19 @@ LEFT = [
 ]
 
 
-def erase_from_orchestrator(case_id: str, current_run_id: str | None = None) -> dict[str, Any]:
+#: What the certificate counts; a tally holds these across tries of the erase.
+TALLY_KEYS = ("run_inputs_deleted", "artifacts_deleted")
+
+
+def erase_from_orchestrator(
+    case_id: str, current_run_id: str | None = None, tally: dict[str, int] | None = None
+) -> dict[str, Any]:
     """Delete every run input and artifact of the case's runs (tagged `case:<id>`); the run
-    doing the purge keeps its own (it holds none of the case's personal data)."""
+    doing the purge keeps its own (it holds none of the case's personal data).
+
+    Each deletion is added to `tally` as it happens, so a try that fails half-way still
+    leaves its count for the next try to add to: the certificate then states what every try
+    deleted, not only the last one (which may find everything already gone)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
@@ -34,7 +44,9 @@ def erase_from_orchestrator(case_id: str, current_run_id: str | None = None) -> 
         FlowRunFilterTags,
     )
 
-    inputs = artifacts = 0
+    tally = tally if tally is not None else {}
+    for key in TALLY_KEYS:
+        tally.setdefault(key, 0)
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"case:{case_id}"])),
@@ -43,7 +55,9 @@ def erase_from_orchestrator(case_id: str, current_run_id: str | None = None) -> 
         ids = [r.id for r in runs if str(r.id) != str(current_run_id or "")]
         for run_id in ids:
             for found in client.filter_flow_run_input(run_id, "", 500, set()):
-                inputs += _gone_or_deleted(client.delete_flow_run_input, run_id, found.key)
+                tally["run_inputs_deleted"] += _gone_or_deleted(
+                    client.delete_flow_run_input, run_id, found.key
+                )
         keyed = client.read_artifacts(
             artifact_filter=ArtifactFilter(
                 key=ArtifactFilterKey(
@@ -57,12 +71,13 @@ def erase_from_orchestrator(case_id: str, current_run_id: str | None = None) -> 
             else []
         )
         for artifact_id in {a.id for a in [*keyed, *by_run]}:
-            artifacts += _gone_or_deleted(client.delete_artifact, UUID(str(artifact_id)))
+            tally["artifacts_deleted"] += _gone_or_deleted(
+                client.delete_artifact, UUID(str(artifact_id))
+            )
     return {
         "store": "Prefect (orchestrator)",
         "flow_runs": len(ids),
-        "run_inputs_deleted": inputs,
-        "artifacts_deleted": artifacts,
+        **{key: tally[key] for key in TALLY_KEYS},
         "left": LEFT,
     }
 

@@ -112,7 +112,10 @@ def _inventory(st: ObjectStore, account_id: str, prefix: str) -> list[dict[str, 
 
 
 def _erase_orchestrator(case_id: str, run_id: str | None) -> dict[str, Any]:
-    """Erase the case from Prefect when a Prefect API is configured; say so when not."""
+    """Erase the case from Prefect when a Prefect API is configured; say so when not.
+
+    What each try deleted is kept on the purge row (also when the try fails), so a retried
+    purge certifies the sum of every try's deletions."""
     from prefect.settings import PREFECT_API_URL
 
     from tasks.orchestrator_erasure import erase_from_orchestrator
@@ -120,7 +123,13 @@ def _erase_orchestrator(case_id: str, run_id: str | None) -> dict[str, Any]:
     if not PREFECT_API_URL.value():
         return {"store": "Prefect (orchestrator)", "skipped": "no Prefect API configured here"}
     current = run_id if run_id and not run_id.startswith("cli-") else current_flow_run_id()
-    return erase_from_orchestrator(case_id, current)
+    with db() as s:
+        tally = dict(s.get(PurgeRow, case_id).orchestrator_erased or {})
+    try:
+        return erase_from_orchestrator(case_id, current, tally)
+    finally:
+        with db() as s:
+            s.get(PurgeRow, case_id).orchestrator_erased = tally
 
 
 def run_purge(

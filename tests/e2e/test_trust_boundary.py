@@ -307,8 +307,9 @@ def test_a_purge_erases_the_case_from_prefects_own_database(stack, tmp_path):
     from offboard.service.exports import deletion_certificate
 
     orchestrator = deletion_certificate(case_id, 1)["certificate"]["orchestrator_erased"]
-    # the customer's words are gone from Prefect (checked above in its own database); the
-    # count is of what the erase's last try deleted, 0 when a retried try found them gone
-    assert orchestrator["flow_runs"] > 0 and orchestrator["run_inputs_deleted"] >= 0
+    # the customer's words are gone from Prefect (checked above in its own database), and the
+    # certificate counts them: every try's deletions are added up, so a retried erase that
+    # found them already gone still certifies what the earlier try deleted
+    assert orchestrator["flow_runs"] > 0 and orchestrator["run_inputs_deleted"] > 0
     assert orchestrator["left"]
     assert purged["purged"] is True

@@ -44,6 +44,8 @@ class PurgeRow(Base):
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     prefix: Mapped[str] = mapped_column(String(1000))
     inventory: Mapped[list] = mapped_column(JSON)
+    #: what the orchestrator erase deleted, added up over every try (for the certificate)
+    orchestrator_erased: Mapped[dict | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
