@@ -2,7 +2,7 @@
 Parquet files to the selected outreach set: the production engine (polars) against the same
 selection as one DuckDB SQL query (the anchor), and a vectorised pandas version for reference.
 
-    .venv/bin/pip install -c constraints.txt -e '.[bench]'      # DuckDB: benchmark-only
+    .venv/bin/pip install -c constraints.txt -e .      # DuckDB is a runtime dependency
     .venv/bin/python benchmarks/winback_bench.py                # 1 M / 10 M, 5 runs each
     .venv/bin/python benchmarks/winback_bench.py --accounts 100000 --signals 1000000
 

@@ -21,7 +21,6 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
 from offboarding.early_warning import queue
-from offboarding.early_warning.rules import read_window
 from offboarding.early_warning.signals.files import missing_tables, product_frames
 from offboarding.early_warning.store.episodes import (
     episode_view,
@@ -86,7 +85,7 @@ def scan_accounts(day: date) -> dict[str, Any]:
     catalogue = product_catalogue(day)
     with db() as s:
         population = load_population(s)
-    frames = product_frames(catalogue, population.lazy(), read_window(day, policy))
+    frames = product_frames(catalogue, population, day, policy)
     ranked, stale = queue.scan(frames, day, policy)
     if stale:
         _log().warning("stale product feeds, their rules skipped: %s", sorted(stale))

@@ -55,6 +55,10 @@ class ScanFrames:
     health_scores: pl.LazyFrame
     renewals: pl.LazyFrame
     champions: pl.LazyFrame
+    #: The usage feed already aggregated by account and feature (the frame of
+    #: `usage.usage_per_feature`, for this scan's day), where the I/O side had a faster
+    #: engine for it (`signals.usage_duckdb`); None: aggregated here, from `usage_events`.
+    usage_per_feature: pl.DataFrame | None = None
 
 
 #: Usage rows one aggregation pass takes. The feed is grouped by one integer key per
@@ -318,6 +322,15 @@ def _abandoned(per_feature: pl.LazyFrame, policy: Policy) -> pl.LazyFrame:
     )
 
 
+def _usage_pass(frames: ScanFrames, day: date, policy: Policy) -> list[pl.DataFrame]:
+    """The usage feed by account and feature, one partition at a time and alone: overlapped
+    with the login pass, the two group-bys' states add up (4.0 GiB at 1 M accounts)."""
+    keys = usage_keys(frames.usage_events, frames.accounts, day, policy)
+    usage = [usage_per_feature(part, keys, day, policy)
+             for part in usage_partitions(frames.usage_events, day, policy, keys.rows)]  # fmt: skip
+    return [u.collect(engine="streaming") for u in usage]
+
+
 def select_findings(
     frames: ScanFrames,
     day: date,
@@ -329,12 +342,11 @@ def select_findings(
     rules were skipped (given, or found from the newest usage and login rows), and `also`
     (independent queries, collected in the same pass, so small reads overlap the big ones)."""
     population = frames.accounts.select("account_id").unique()
-    keys = usage_keys(frames.usage_events, frames.accounts, day, policy)
-    usage = [usage_per_feature(part, keys, day, policy)
-             for part in usage_partitions(frames.usage_events, day, policy, keys.rows)]  # fmt: skip
-    # the usage pass alone (one partition at a time): overlapped with the login pass, the
-    # two group-bys' states add up (4.0 GiB at 1 M accounts, at the edge of the target)
-    first = [u.collect(engine="streaming") for u in usage]
+    first = (
+        [frames.usage_per_feature]
+        if frames.usage_per_feature is not None
+        else _usage_pass(frames, day, policy)
+    )
     # every other input in one streamed pass, the small reads overlapping each other
     per_feature, failed, last_ok, newest, tickets, health, pop, *rest = pl.collect_all(
         [pl.concat([f.lazy() for f in first]),

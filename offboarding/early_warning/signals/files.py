@@ -4,20 +4,23 @@ Parquet or CSV, local (read natively by polars: row groups outside the window ar
 their statistics) or s3:// and hive-partitioned folders (through the same pyarrow dataset
 and boto3 configuration the exports use), or a SQL query on the product database, bound to
 the scan's window start with `:since` when it asks for it. Every table comes out in its
-canonical schema (`signals.model.conform`).
+canonical schema (`signals.model.conform`). A local Parquet usage feed is also aggregated
+here, by DuckDB (`usage_duckdb`: the scan's one big query, about 1.5× faster there).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 
-from offboarding.early_warning.rules import STREAMS
+from offboarding.early_warning.rules import STREAMS, read_window
 from offboarding.early_warning.selection import ScanFrames
 from offboarding.early_warning.signals.model import SCHEMAS, TABLES, ProductDataError, conform
+from offboarding.early_warning.signals.usage_duckdb import aggregate_usage, local_parquet_source
 from offboarding.export.catalogue import Catalogue, CatalogueError, TableSpec, table_dataset
+from offboarding.policy import Policy
 
 __all__ = ["missing_tables", "product_frames", "read_table"]
 
@@ -81,10 +84,16 @@ def missing_tables(catalogue: Catalogue) -> list[str]:
     return [t for t in TABLES if t not in catalogue.tables]
 
 
-def product_frames(catalogue: Catalogue, accounts: pl.LazyFrame, since: datetime) -> ScanFrames:
-    """The population with every product table of the catalogue, ready for the scan."""
+def product_frames(
+    catalogue: Catalogue, accounts: pl.DataFrame, day: date, policy: Policy
+) -> ScanFrames:
+    """The population with every product table of the catalogue, ready for the scan of
+    `day`; the usage feed already aggregated by DuckDB where it is local Parquet."""
+    since = read_window(day, policy)
     frames = {t: read_table(catalogue, t, since) for t in TABLES}
     for t in STREAMS:  # read only the window: the rest of a feed is years of history
         if t in catalogue.tables:
             frames[t] = frames[t].filter(pl.col("ts") >= since)
-    return ScanFrames(accounts=accounts, **frames)
+    local = local_parquet_source(catalogue)
+    per_feature = aggregate_usage(*local, accounts, day, policy) if local else None
+    return ScanFrames(accounts=accounts.lazy(), usage_per_feature=per_feature, **frames)
