@@ -15,6 +15,18 @@ from offboard.stack import Stack
 
 SAMPLE = Path(__file__).resolve().parents[2] / "offboarding" / "sample_data"
 DAY_SECONDS = 0.25
+#: What one flow run may take here from scheduled to done on a 2-core machine with a CPU-heavy
+#: job beside it (load 6-10): start-up of its process (about 2 CPU-s of imports), its tasks and
+#: the runner's poll, with room to spare. Every e2e wait is a `budget` of these and of days.
+RUN_SECONDS = 60.0
+
+
+def budget(days: float = 0.0, runs: int = 2) -> float:
+    """How long an e2e wait may last: the simulated days that must pass (DAY_SECONDS each)
+    plus the flow runs that must start and finish on the way (RUN_SECONDS each)."""
+    return days * DAY_SECONDS + runs * RUN_SECONDS
+
+
 #: The portal channel's intake secret in the test stack (a test value, not a real secret).
 PORTAL_SECRET = "e2e-portal-secret"
 #: SendGrid Inbound Parse's credentials in the URL, and a helpdesk's webhook secret (test values).
@@ -103,7 +115,7 @@ def request(account_id: str, by: str, ref: str, reason: str = "") -> dict:
     )
 
 
-def wait_waiting(case_id: str, prefix: str, timeout: float = 180):
+def wait_waiting(case_id: str, prefix: str, timeout: float = budget(runs=3)):
     from offboard.service import wait_for
 
     return wait_for(case_id, lambda c: (c.waiting_for or "").startswith(prefix), timeout)
@@ -119,7 +131,7 @@ def token(person: str) -> str:
     return token_for(person, TOKENS)
 
 
-def decide(case_id: str, verb: str, payload: dict, wait: float = 120) -> dict:
+def decide(case_id: str, verb: str, payload: dict, wait: float = budget(runs=2)) -> dict:
     """`offboard.service.decide` as the named decider: with their own token, never a bypass."""
     from offboard.service import decide as decide_with_token
 

@@ -21,7 +21,7 @@ from offboarding.storage.db import session_scope
 from offboarding.storage.models import MessageRow
 from offboarding.storage.models.early_warning import RiskEpisodeRow, RiskScanRow
 from tasks.deployment_names import EARLY_WARNING
-from tests.e2e.conftest import SAMPLE, request, restart_runner, wait_waiting
+from tests.e2e.conftest import SAMPLE, budget, request, restart_runner, wait_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def _session():  # noqa: ANN202
 def _run(day: date) -> None:
     from prefect.deployments import run_deployment
 
-    run = run_deployment(EARLY_WARNING, parameters={"on": day.isoformat()}, timeout=300)
+    run = run_deployment(EARLY_WARNING, parameters={"on": day.isoformat()}, timeout=budget(runs=5))
     assert run.state is not None and run.state.is_completed(), run.state
 
 
@@ -134,7 +134,9 @@ def test_the_karte_reaches_the_form_the_page_and_show_and_no_save_for_a_season(
         "case_id"
     ]
     case = wait_waiting(case_id, "verification")
-    deadline = time.monotonic() + 120  # Prefect stores the form just after the suspension
+    deadline = time.monotonic() + budget(
+        runs=2
+    )  # Prefect stores the form just after the suspension
     while (form := read_flow_run_input("suspended-verification-description",
                                         case.flow_run_id)) is None:  # fmt: skip
         assert time.monotonic() < deadline, "the verification form never appeared"
@@ -157,7 +159,7 @@ def test_the_karte_reaches_the_form_the_page_and_show_and_no_save_for_a_season(
     assert view["karte"]["seasonal"] and "no save attempt" in rows["Note"]
 
     decide(case_id, "verify", verify_payload(owner, reason="other"))
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + budget(runs=3)
     while time.monotonic() < deadline and not case_view(case_id)["save_decision"]:
         time.sleep(1)
     decision = case_view(case_id)["save_decision"]
@@ -168,5 +170,5 @@ def test_the_karte_reaches_the_form_the_page_and_show_and_no_save_for_a_season(
     # the sample accounts come back so that later tests of the session find them as before
     from offboard.service import import_accounts, wait_for
 
-    wait_for(case_id, lambda c: c.status == "purged", 300)
+    wait_for(case_id, lambda c: c.status == "purged", budget(days=105, runs=5))
     import_accounts(SAMPLE / "accounts.json")

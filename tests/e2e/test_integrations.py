@@ -21,6 +21,7 @@ from offboarding.integrations.settings import integration_settings
 from tests.e2e.conftest import (
     HELPDESK_SECRET,
     PARSE_CREDENTIALS,
+    budget,
     decide,
     restart_runner,
     verify_payload,
@@ -69,17 +70,20 @@ def seed(sb, account_id: str) -> dict[str, str]:  # noqa: ANN001
     return ids
 
 
+def _offboarding_or_approval(case) -> bool:  # noqa: ANN001
+    return case.status == "offboarding" or (case.waiting_for or "").startswith("approval")
+
+
 def approve_until_offboarding(case_id: str) -> None:
     """Give each approval the plan asks for, as the role's holder, until the case offboards."""
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + budget(runs=5)
     while time.monotonic() < deadline:
-        case = wait_for(case_id, lambda c: c.status == "offboarding"
-                        or (c.waiting_for or "").startswith("approval"), 240)  # fmt: skip
+        case = wait_for(case_id, _offboarding_or_approval, budget(runs=4))
         if case.status == "offboarding":
             return
         role = case.waiting_for.split("-")[1]
         decide(case_id, "approve", {"decided_by": APPROVERS[role], "decision": "approve"})
-        wait_for(case_id, lambda c, k=case.waiting_for: c.waiting_for != k, 240)
+        wait_for(case_id, lambda c, k=case.waiting_for: c.waiting_for != k, budget(runs=4))
     raise TimeoutError(f"case {case_id} did not start offboarding")
 
 
@@ -111,14 +115,16 @@ def test_every_system_gets_the_close_out_once_across_a_worker_kill(stack, vendor
     def churned_in_crm(_case) -> bool:  # noqa: ANN001
         return sb.hubspot.company(company)["properties"].get("offboarding_status") == "churned"
 
-    wait_for(case_id, churned_in_crm, 300)  # the close-out is now held before Slack
+    wait_for(
+        case_id, churned_in_crm, budget(days=15, runs=5)
+    )  # the close-out is now held before Slack
     time.sleep(2)
     assert sb.slack.calls("chat.postMessage") == []
     restart_runner(stack)  # kill -9 of the worker mid close-out, then a fresh one
     assert _recover(), "the held close-out run should have been recovered"
-    wait_for(case_id, stage_done("closure"), 300)
-    wait_for(case_id, stage_done("deactivation"), 300)
-    wait_for(case_id, stage_done("access_reduction"), 300)
+    wait_for(case_id, stage_done("closure"), budget(days=15, runs=5))
+    wait_for(case_id, stage_done("deactivation"), budget(runs=5))
+    wait_for(case_id, stage_done("access_reduction"), budget(runs=5))
 
     # Stripe: cancelled at the closure date's end of day, never before; one refund
     view = case_view(case_id)

@@ -15,6 +15,7 @@ from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 from offboarding.storage.models import ExportRow, InvoiceRow, MessageRow
 from tests.e2e.conftest import (
+    budget,
     decide,
     request,
     restart_runner,
@@ -63,7 +64,7 @@ def test_strategic_case_runs_the_whole_playbook(stack):
     assert run.name == f"GLOBEX-ENT-{case_id}"
     assert {"account:GLOBEX-ENT", "segment:enterprise", f"case:{case_id}"} <= set(run.tags)
     # suspended, not paused: no process is held while a person decides
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + budget(runs=1)
     while not (run := flow_run(opened["flow_run_id"])).state.is_paused():
         assert time.monotonic() < deadline
         time.sleep(0.5)
@@ -103,7 +104,7 @@ def test_strategic_case_runs_the_whole_playbook(stack):
         },
     )
 
-    wait_for(case_id, stage_done("deactivation"), timeout=240)
+    wait_for(case_id, stage_done("deactivation"), timeout=budget(runs=4))
     view = case_view(case_id)
     assert view["status"] in ("closed", "purged")
     assert view["save_decision"]["attempt"] is True
@@ -155,7 +156,7 @@ def test_duplicate_request_is_one_case(stack):
             "reason_detail": "wanted billing help",
         },
     )
-    case = wait_for(case_id, lambda c: c.status == "not_a_cancellation", 120)
+    case = wait_for(case_id, lambda c: c.status == "not_a_cancellation", budget(runs=2))
     assert case.waiting_for is None
     # the verifier was sent her own code (the decision request), the customer two messages
     assert message_counts(case_id) == {
@@ -213,7 +214,7 @@ def test_refused_approver_is_recorded_and_asked_again(stack):
     assert sum(a["action"] == "approval_refused" for a in view["audit"]) == 3
 
     decide(case_id, "approve", {"decided_by": MANAGER, "decision": "approve"})
-    wait_for(case_id, lambda c: c.status in ("offboarding", "closed", "purged"), 180)
+    wait_for(case_id, lambda c: c.status in ("offboarding", "closed", "purged"), budget(runs=3))
 
 
 def test_no_decision_in_time_escalates_and_never_proceeds(stack, tmp_path):
@@ -222,10 +223,12 @@ def test_no_decision_in_time_escalates_and_never_proceeds(stack, tmp_path):
     try:
         opened = request("UMBRELLA-MM", "alice@umbrella.example", "E2E-UMB", "cancel!!")
         case_id = opened["case_id"]
-        case = wait_for(case_id, lambda c: c.status == "escalated", 180)
+        case = wait_for(case_id, lambda c: c.status == "escalated", budget(runs=3))
         assert case.waiting_for == "verification"  # still waiting: it did not proceed
         # the notice goes out just after the status changes: wait for it, then count it
-        wait_for(case_id, lambda c: "escalation_notice" in message_counts(c.case_id), 60)
+        wait_for(
+            case_id, lambda c: "escalation_notice" in message_counts(c.case_id), budget(runs=1)
+        )
         assert message_counts(case_id).get("escalation_notice") == 1
         assert flow_run(opened["flow_run_id"]).state.is_paused()
         escalated = [a for a in case_view(case_id)["audit"] if a["action"] == "escalated"]
@@ -234,7 +237,7 @@ def test_no_decision_in_time_escalates_and_never_proceeds(stack, tmp_path):
         decide(
             case_id, "verify", {"decided_by": "oliver.hughes@example.com", "is_cancellation": False}
         )
-        wait_for(case_id, lambda c: c.status == "not_a_cancellation", 120)
+        wait_for(case_id, lambda c: c.status == "not_a_cancellation", budget(runs=2))
     finally:
         restart_runner(stack, OFFBOARDING_POLICY_FILE=str(stack.state_dir / "policy.yaml"))
 
@@ -266,7 +269,7 @@ def test_worker_killed_mid_run_finishes_without_repeats(stack):
     def exported(case) -> bool:  # noqa: ANN001
         return any(s["step"] == "export_delivered" for s in case_view(case.case_id)["steps"])
 
-    wait_for(case_id, exported, 180)
+    wait_for(case_id, exported, budget(runs=3))
     time.sleep(3)  # now held inside the knowledge-transfer task
     restart_runner(stack, OFFBOARDING_CHAOS_HOLD="closure_confirmation:900")
     assert opened["flow_run_id"] in _recover()
@@ -274,12 +277,12 @@ def test_worker_killed_mid_run_finishes_without_repeats(stack):
     def surveyed(case) -> bool:  # noqa: ANN001
         return message_counts(case.case_id).get("exit_survey_invitation") == 1
 
-    wait_for(case_id, surveyed, 240)
+    wait_for(case_id, surveyed, budget(days=15, runs=4))
     time.sleep(3)  # now held before the closure confirmation, invoice already issued
     restart_runner(stack)
     assert _recover(), "the closure stage run should have been recovered"
 
-    wait_for(case_id, stage_done("closure"), 240)
+    wait_for(case_id, stage_done("closure"), budget(days=15, runs=4))
     counts = message_counts(case_id)
     for kind in (
         "acknowledgement",
@@ -307,7 +310,7 @@ def test_worker_killed_mid_run_finishes_without_repeats(stack):
     from tasks.export import store
 
     # day 90 comes within seconds here: the purge deletes every export object exactly once
-    wait_for(case_id, stage_done("purge"), 180)
+    wait_for(case_id, stage_done("purge"), budget(days=105, runs=3))
     purged = next(x["result"] for x in case_view(case_id)["steps"] if x["step"] == "purge")
     # seven data parts, the PDF report and the manifest, none twice
     assert purged["objects_deleted"] == 9
@@ -320,7 +323,7 @@ def test_worker_killed_mid_run_finishes_without_repeats(stack):
     from flows.sweeper_flow import run_missed_stages
 
     run_missed_stages()
-    wait_for(case_id, stage_done("deactivation"), 120)
+    wait_for(case_id, stage_done("deactivation"), budget(runs=2))
     assert counts == {k: v for k, v in message_counts(case_id).items() if k in counts}
 
 
@@ -365,7 +368,7 @@ def test_resume_waits_for_the_input_form_not_just_the_paused_state(stack):
 
         def wait() -> None:
             try:
-                _wait_until_paused(str(run.id), timeout=60)
+                _wait_until_paused(str(run.id), timeout=budget(runs=1))
                 outcome.append(None)
             except BaseException as exc:  # reported to the test thread
                 outcome.append(exc)

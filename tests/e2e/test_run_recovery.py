@@ -18,14 +18,14 @@ from offboard.service import case_view, wait_for
 from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope
 from offboarding.storage.models import ExportRow
-from tests.e2e.conftest import decide, request, restart_runner, verify_payload, wait_waiting
+from tests.e2e.conftest import budget, decide, request, restart_runner, verify_payload, wait_waiting
 from tests.e2e.test_offboarding_flow import flow_run, message_counts
 from tests.e2e.test_trust_boundary import trust_account
 
 pytestmark = pytest.mark.integration
 
 
-def wait_run_dead(run_id: str, timeout: float = 240) -> str:
+def wait_run_dead(run_id: str, timeout: float = budget(runs=4)) -> str:
     """Until the run ends Failed or Crashed; its state name."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -80,7 +80,7 @@ def test_a_run_failed_by_a_busy_api_is_restarted_handed_over_and_given_back(stac
 
     given = retry_case(case_id, token=token("dana.lee@example.com"))
     assert given["flow_run_id"] == run_id
-    wait_for(case_id, exported, 240)
+    wait_for(case_id, exported, budget(runs=4))
     wait_for(case_id, lambda c: c.needs_attention is None or "run failed" not in c.needs_attention)
     counts = message_counts(case_id)
     for kind in ("acknowledgement", "offboarding_plan", "export_ready"):

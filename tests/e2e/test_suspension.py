@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
-from tests.e2e.conftest import request, wait_waiting
+from tests.e2e.conftest import budget, request, wait_waiting
 from tests.e2e.test_trust_boundary import trust_account
 
 
@@ -18,7 +18,7 @@ def test_a_suspended_run_has_its_form_from_the_first_moment(stack, tmp_path):
     case = wait_waiting(opened["case_id"], "verification")
     run_id = UUID(case.flow_run_id)
     seen = 0
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + budget(runs=3)
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline and seen < 20:
             state = client.read_flow_run(run_id).state

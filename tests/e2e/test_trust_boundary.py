@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from offboard.service import _wait_until_paused, case_view, wait_for
-from tests.e2e.conftest import request, wait_waiting
+from tests.e2e.conftest import budget, request, wait_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,9 @@ def test_a_role_holders_email_without_their_proof_is_refused_and_the_run_still_w
     # the code from the email of this wait, typed into the UI form, proves her
     latest = decision_email(case_id, owner, after_seq=first["seq"] + 1)
     resume(run_id, {**typed, "decision_code": latest["code"]})
-    wait_for(case_id, lambda c: not (c.waiting_for or "").startswith("verification"), 180)
+    wait_for(
+        case_id, lambda c: not (c.waiting_for or "").startswith("verification"), budget(runs=3)
+    )
     view = case_view(case_id)
     accepted = [d for d in view["decisions"] if d["accepted"]]
     assert accepted and accepted[0]["key"] == "verification-3"
@@ -189,7 +191,9 @@ def test_a_strangers_request_waits_for_the_account_and_tells_the_stranger_nothin
     # the VP cannot confirm: not an authorised contact (and has no code of his own)
     # (the owner enters answers with her own token; the contact is proven by the code)
     payload = {"decided_by": vp, "decision_code": confirmation["code"], "decision": "confirm"}
-    service_decide(case_id, "confirm-requester", payload, 120, token("dana.lee@example.com"))
+    service_decide(
+        case_id, "confirm-requester", payload, budget(runs=2), token("dana.lee@example.com")
+    )
     wait_waiting(case_id, "requester-confirmation-2")
 
     # the admin's answer, entered by the owner with the admin's code from the new email
@@ -198,7 +202,7 @@ def test_a_strangers_request_waits_for_the_account_and_tells_the_stranger_nothin
         case_id,
         "confirm-requester",
         {"decided_by": admin, "decision_code": fresh["code"], "decision": "confirm"},
-        120,
+        budget(runs=2),
         token("dana.lee@example.com"),
     )
     wait_waiting(case_id, "verification")
@@ -206,12 +210,12 @@ def test_a_strangers_request_waits_for_the_account_and_tells_the_stranger_nothin
     assert "confirmed by " + admin in view["requester_standing"]
     decide(case_id, "verify", {"decided_by": "dana.lee@example.com", "is_cancellation": True,
                                "reason": "cost", "firm_decision": True})  # fmt: skip
-    wait_for(case_id, lambda c: c.status in ("offboarding", "closed", "purged"), 240)
+    wait_for(case_id, lambda c: c.status in ("offboarding", "closed", "purged"), budget(runs=4))
 
     def plans(_case=None) -> list[dict]:  # noqa: ANN001 - the plan goes out just after the status
         return [m for m in case_view(case_id)["messages"] if m["kind"] == "offboarding_plan"]
 
-    wait_for(case_id, plans, 120)
+    wait_for(case_id, plans, budget(runs=2))
     # account data went to the authorised contact (and the confirmed requester), never the VP
     plan = plans()
     assert plan and admin in plan[0]["to"] and vp not in plan[0]["to"]
@@ -229,15 +233,15 @@ def test_this_wasnt_us_ends_the_case_and_tells_owner_and_security(stack, tmp_pat
     done = httpx.post(link, data={"decision": "deny", "comment": "not us"}, timeout=240)
     assert done.status_code == 200, done.text
     # a busy run answers with "on its way" and a page that refreshes to the outcome
-    text, deadline = done.text, time.monotonic() + 240
+    text, deadline = done.text, time.monotonic() + budget(runs=4)
     while 'id="pending"' in text and time.monotonic() < deadline:
         time.sleep(3)
         text = httpx.get(link.split("?")[0] + "/outcome", timeout=60).text
     assert "Decision recorded" in text, text
-    case = wait_for(case_id, lambda c: c.status == "refused_by_account", 120)
+    case = wait_for(case_id, lambda c: c.status == "refused_by_account", budget(runs=2))
     assert case.waiting_for is None
     # the notice follows the status
-    wait_for(case_id, lambda c: "requester_refused" in sent_kinds(c.case_id), 120)
+    wait_for(case_id, lambda c: "requester_refused" in sent_kinds(c.case_id), budget(runs=2))
     refused = [m for m in case_view(case_id)["messages"] if m["kind"] == "requester_refused"]
     assert refused and "security@example.com" in refused[0]["to"]
     assert "dana.lee@example.com" in refused[0]["to"]
@@ -255,14 +259,16 @@ def test_no_answer_in_time_ends_the_case_as_unconfirmed(stack, tmp_path):
     try:
         opened = request("TRUSTE", "trudy@mail.example", "E2E-TRUST-E", "cancel")
         case_id = opened["case_id"]
-        case = wait_for(case_id, lambda c: c.status == "unconfirmed", 180)
+        case = wait_for(case_id, lambda c: c.status == "unconfirmed", budget(runs=3))
         assert case.waiting_for is None
         # the owner's notice follows the status
-        wait_for(case_id, lambda c: "requester_unconfirmed" in sent_kinds(c.case_id), 120)
+        wait_for(
+            case_id, lambda c: "requester_unconfirmed" in sent_kinds(c.case_id), budget(runs=2)
+        )
         kinds = [m["kind"] for m in case_view(case_id)["messages"]]
         assert kinds.count("requester_unconfirmed") == 1
         assert "offboarding_plan" not in kinds and "acknowledgement" not in kinds
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + budget(runs=1)
         while not flow_run(opened["flow_run_id"]).state.is_cancelled():
             assert time.monotonic() < deadline, "the waiting run was not cancelled"
             time.sleep(1)
@@ -301,7 +307,7 @@ def test_a_purge_erases_the_case_from_prefects_own_database(stack, tmp_path):
             return hits
 
     assert found("TRUSTP-7731")  # before the purge the orchestrator holds the customer's words
-    wait_for(case_id, stage_done("purge"), 240)
+    wait_for(case_id, stage_done("purge"), budget(days=105, runs=4))
     assert found("TRUSTP-7731") == [] and found(requester) == []
     purged = next(x["result"] for x in case_view(case_id)["steps"] if x["step"] == "purge")
     from offboard.service.exports import deletion_certificate

@@ -26,6 +26,7 @@ from offboarding.winback.store.candidates import load_candidates
 from offboarding.winback.store.outreach import outreach_rows
 from offboarding.winback.store.signals import load_signals
 from tasks.deployment_names import WINBACK
+from tests.e2e.conftest import budget
 
 pytestmark = pytest.mark.integration
 NIGHT = date(2031, 6, 15)
@@ -39,7 +40,7 @@ def _session():  # noqa: ANN202
 def _run_nightly() -> None:
     from prefect.deployments import run_deployment
 
-    run = run_deployment(WINBACK, parameters={"on": NIGHT.isoformat()}, timeout=240)
+    run = run_deployment(WINBACK, parameters={"on": NIGHT.isoformat()}, timeout=budget(runs=4))
     assert run.state is not None and run.state.is_completed(), run.state
 
 

@@ -27,9 +27,11 @@ from offboarding.policy import Policy
 
 __all__ = ["MEMORY_LIMIT", "aggregate_usage", "local_parquet_source", "per_feature_schema"]
 
-#: DuckDB spills its hash tables to disk past this, so the scan stays under its 4 GiB bound
-#: (measured at 1 M × 105 M: the aggregation peaks well below it).
-MEMORY_LIMIT = "2500MB"
+#: DuckDB's own memory limit (None: its default, 80 % of RAM). Measured at 1 M × 105 M, the
+#: aggregation peaks at 2.4-3.1 GiB RSS when left alone; a limit near that makes DuckDB spill
+#: its hash tables to disk early (2.5 GB: 79 s instead of 34 s; 3.5 GB: 93 s and a higher
+#: peak), so none is set; a deployment short of memory can set one here.
+MEMORY_LIMIT: str | None = None
 _TIMES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 
 
@@ -68,14 +70,17 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql(source: str, rename: dict[str, str], day: date, policy: Policy) -> str:
+def _sql(source: str, cols: dict[str, str], day: date, policy: Policy) -> str:
+    """`cols`: the SQL expression of each of our columns over the source's (a bare column
+    where its type is already ours, so DuckDB groups the dictionary pages and pushes the time
+    filter down to the row groups' statistics)."""
     ew = policy.early_warning
     end = scan_end(day)
     horizon = max((ew.baseline_weeks + 1) * WEEK_US,
                   ew.abandon_days * DAY_US + ew.baseline_weeks * WEEK_US)  # fmt: skip
     since = max(read_window(day, policy), end - timedelta(microseconds=horizon))
     abandon = ew.abandon_days * DAY_US
-    col = {c: _ident(rename.get(c, c)) for c in ("account_id", "feature", "ts")}
+    end_at = f"TIMESTAMPTZ {_literal(end.isoformat())}"
 
     def between(low: int, high: int) -> str:
         return f"count(*) FILTER (WHERE age > {low} AND age <= {high})"
@@ -89,18 +94,27 @@ def _sql(source: str, rename: dict[str, str], day: date, policy: Policy) -> str:
                {between(0, abandon)} AS recent,
                max(ts) AS last_ts
         FROM (
-            SELECT CAST({col["account_id"]} AS VARCHAR) AS account_id,
-                   CAST({col["feature"]} AS VARCHAR) AS feature,
-                   CAST({col["ts"]} AS TIMESTAMPTZ) AS ts,
-                   epoch_us(TIMESTAMPTZ {_literal(end.isoformat())})
-                       - epoch_us(CAST({col["ts"]} AS TIMESTAMPTZ)) AS age
+            SELECT {cols["account_id"]} AS account_id, {cols["feature"]} AS feature,
+                   {cols["ts"]} AS ts, epoch_us({end_at}) - epoch_us({cols["ts"]}) AS age
             FROM read_parquet({_literal(source)})
-            WHERE CAST({col["ts"]} AS TIMESTAMPTZ) < TIMESTAMPTZ {_literal(end.isoformat())}
-              AND CAST({col["ts"]} AS TIMESTAMPTZ) >= TIMESTAMPTZ {_literal(since.isoformat())}
-        ) AS u
-        SEMI JOIN population USING (account_id)
+            WHERE {cols["ts"]} < {end_at}
+              AND {cols["ts"]} >= TIMESTAMPTZ {_literal(since.isoformat())}
+        )
         GROUP BY account_id, feature
     """
+
+
+def _columns(have: dict[str, str], rename: dict[str, str]) -> dict[str, str] | None:
+    """Our three columns as SQL over the source's, cast only where the type differs; None
+    when one is missing or its time is text (the polars path parses that)."""
+    want = {"account_id": "VARCHAR", "feature": "VARCHAR", "ts": "TIMESTAMP WITH TIME ZONE"}
+    out = {}
+    for ours, typ in want.items():
+        theirs = rename.get(ours, ours)
+        if theirs not in have or (ours == "ts" and have[theirs] not in _TIMES):
+            return None
+        out[ours] = _ident(theirs) if have[theirs] == typ else f"CAST({_ident(theirs)} AS {typ})"
+    return out
 
 
 def aggregate_usage(
@@ -112,7 +126,10 @@ def aggregate_usage(
     import duckdb
 
     with tempfile.TemporaryDirectory(prefix="offboarding-duckdb-") as spill:
-        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill})
+        config = {"temp_directory": spill} | (
+            {"memory_limit": MEMORY_LIMIT} if MEMORY_LIMIT else {}
+        )
+        con = duckdb.connect(config=config)
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET preserve_insertion_order = false")
@@ -122,15 +139,16 @@ def aggregate_usage(
                     f"DESCRIBE SELECT * FROM read_parquet({_literal(source)})"
                 ).fetchall()
             }
-            ts = have.get(rename.get("ts", "ts"), "")
-            if ts not in _TIMES or any(
-                rename.get(c, c) not in have for c in ("account_id", "feature")
-            ):
+            cols = _columns(have, rename)
+            if cols is None:
                 return None
-            ids = population.select(pl.col("account_id").cast(pl.String)).unique()
-            con.register("population", ids.to_arrow())
-            out = con.sql(_sql(source, rename, day, policy)).pl()
+            out = con.sql(_sql(source, cols, day, policy)).pl()
         finally:
             con.close()
+    # grouped over the whole feed, then kept for the population: the same rows as joining
+    # first (a group is one account's), and DuckDB never scans an in-memory table per event
+    ids = population.select(pl.col("account_id").cast(pl.String)).unique()
     schema = per_feature_schema(policy)
-    return out.select([pl.col(c).cast(t) for c, t in schema.items()])
+    return out.join(ids, on="account_id", how="semi").select(
+        [pl.col(c).cast(t) for c, t in schema.items()]
+    )

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from tests.e2e.conftest import budget
 from tests.e2e.test_offboarding_flow import (  # noqa: F401 - collected here, on this stack
     test_duplicate_request_is_one_case,
     test_no_decision_in_time_escalates_and_never_proceeds,
@@ -28,7 +29,7 @@ def test_the_stack_is_the_production_topology(stack) -> None:
     assert env["PREFECT_MESSAGING_BROKER"] == "prefect_redis.messaging"
     pool = httpx.get(f"{stack.api_url}/work_pools/{POOL}", timeout=10).json()
     assert pool["type"] == "process"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + budget(runs=1)
     while True:
         workers = httpx.post(f"{stack.api_url}/work_pools/{POOL}/workers/filter", timeout=10)
         online = [w for w in workers.json() if w["status"] == "ONLINE"]

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from offboard.service import case_view, wait_for
-from tests.e2e.conftest import decide, request, verify_payload, wait_waiting
+from tests.e2e.conftest import budget, decide, request, verify_payload, wait_waiting
 from tests.e2e.test_offboarding_flow import message_counts, stage_done
 from tests.e2e.test_trust_boundary import trust_account
 
@@ -34,7 +34,7 @@ def _open_and_verify(account_id: str, tmp_path) -> str:  # noqa: ANN001
 def _finish(case_ids: list[str]) -> None:
     from tasks.recovery import restart_failed_runs
 
-    deadline = time.monotonic() + 420
+    deadline = time.monotonic() + budget(runs=7)
     while time.monotonic() < deadline:
         restart_failed_runs.fn()  # what the every-5-minutes recovery does, without the wait
         views = {c: case_view(c) for c in case_ids}
@@ -43,7 +43,7 @@ def _finish(case_ids: list[str]) -> None:
             break
         time.sleep(5)
     for case_id in case_ids:
-        wait_for(case_id, stage_done("access_reduction"), 60, fail_fast=False)
+        wait_for(case_id, stage_done("access_reduction"), budget(runs=1), fail_fast=False)
         counts = message_counts(case_id)
         for kind in ONCE:
             assert counts.get(kind) == 1, (case_id, kind, counts)
