@@ -7,12 +7,12 @@ account and feature, or user), and only those small aggregates are joined to the
 and its business context. The evidence text is built in columns, so it is the reference's
 text exactly (the tests hold the two together).
 
-Why polars: the same engine as the win-back scan (`offboarding/winback/selection.py`), no
-SQL text and no second engine in production. Measured against the same scan as one DuckDB
-query (`benchmarks/early_warning_bench.py`, numbers in `benchmarks/README.md`): on par at
-1 M usage rows, 1.4× its time at 10 M and 1.6× at 105 M (was 1.75× before the usage feed
-was grouped by one integer key, `early_warning.usage`), within 2.7 GiB where DuckDB took
-3.8 GiB; the usage aggregation by account and feature is still most of it.
+Why polars: the same engine as the win-back scan (`offboarding/winback/selection.py`), the
+rules as tested expressions rather than SQL text. The one exception is the usage feed by
+account and feature, nearly all of the scan's time: polars stayed about 1.5× DuckDB's time on
+it however the keys were coded (`benchmarks/README.md`), so where the feed is local Parquet
+the I/O side has DuckDB aggregate it (`signals.usage_duckdb`) and hands the frame in as
+`ScanFrames.usage_per_feature`; otherwise it is aggregated here (`early_warning.usage`).
 """
 
 from __future__ import annotations
