@@ -169,15 +169,11 @@ def _complete(
 EXPORT_SLOTS_ENV = "OFFBOARDING_EXPORT_CONCURRENCY_LIMIT"
 
 
-#: An S3 outage of a minute or so is outlasted (botocore's own retries come first, per call).
-OUTAGE_RETRY_DELAYS = [2, 5, 10, 20, 30]
-
-
-@task(
-    name="export-part",
-    task_run_name="export-{category}-{fmt}",
-    **{**RETRYING, "retries": len(OUTAGE_RETRY_DELAYS), "retry_delay_seconds": OUTAGE_RETRY_DELAYS},
-)
+#: The task's retries are the common ones: an S3 outage is ridden out inside each call
+#: (`adapters.s3.outage`, 300 s by default), so the retries here cover only what remains, an
+#: orchestration fault such as a concurrency slot the API could not grant. (Longer task
+#: retries stacked on the per-call window held a part for about 30 minutes in a long outage.)
+@task(name="export-part", task_run_name="export-{category}-{fmt}", **RETRYING)
 def export_part(account_id: str, export_id: str, category: str, fmt: str) -> dict[str, Any]:
     """One object of the export. With `prefect gcl create s3-export --limit N` and
     OFFBOARDING_EXPORT_CONCURRENCY_LIMIT=s3-export, at most N parts are written at once across
