@@ -43,23 +43,30 @@ COLUMNS = ["account_id", "cause", "evidence", "impact", "urgency", "level", "bas
 # ------------------------------------------------------------------------------ engines
 
 
-def run_production(data: Path, day: date, policy: Policy) -> list[tuple]:
-    """What the flow's scan task runs, from the files instead of the catalogue (the same
-    `conform` of each table, the same window filter and the same DuckDB aggregation of the
-    usage feed as `signals.files.product_frames`), the rules in polars."""
+def _frames(data: Path, day: date, policy: Policy) -> dict:
+    """The product tables as the flow's scan reads them (the same `conform` of each table and
+    the same window filter as `signals.files.product_frames`), and the population."""
     import polars as pl
 
-    from offboarding.early_warning import queue
     from offboarding.early_warning.rules import read_window
-    from offboarding.early_warning.selection import ScanFrames
     from offboarding.early_warning.signals.model import conform
-    from offboarding.early_warning.signals.usage_duckdb import aggregate_usage
 
     since = read_window(day, policy)
     frames = {t: conform(t, pl.scan_parquet(data / f"{t}.parquet")) for t in TABLES}
     for t in ("usage_events", "logins"):
         frames[t] = frames[t].filter(pl.col("ts") >= since)
-    accounts = conform("accounts", pl.scan_parquet(data / "accounts.parquet")).collect()
+    return frames | {"accounts": conform("accounts", pl.scan_parquet(data / "accounts.parquet"))}
+
+
+def run_production(data: Path, day: date, policy: Policy) -> list[tuple]:
+    """What the flow's scan task runs, from the files instead of the catalogue: the usage feed
+    aggregated by DuckDB (`signals.usage_duckdb`), every rule in polars."""
+    from offboarding.early_warning import queue
+    from offboarding.early_warning.selection import ScanFrames
+    from offboarding.early_warning.signals.usage_duckdb import aggregate_usage
+
+    frames = _frames(data, day, policy)
+    accounts = frames.pop("accounts").collect()
     per_feature = aggregate_usage(str(data / "usage_events.parquet"), {}, accounts, day, policy)
     scan = ScanFrames(accounts=accounts.lazy(), usage_per_feature=per_feature, **frames)
     ranked, _ = queue.scan(scan, day, policy)
@@ -69,19 +76,10 @@ def run_production(data: Path, day: date, policy: Policy) -> list[tuple]:
 def run_polars(data: Path, day: date, policy: Policy) -> list[tuple]:
     """The same scan with the usage feed aggregated in polars too (`usage.usage_per_feature`,
     what CSV, SQL and s3:// feeds take): the one-engine figure, kept for comparison."""
-    import polars as pl
-
     from offboarding.early_warning import queue
-    from offboarding.early_warning.rules import read_window
     from offboarding.early_warning.selection import ScanFrames
-    from offboarding.early_warning.signals.model import conform
 
-    since = read_window(day, policy)
-    frames = {t: conform(t, pl.scan_parquet(data / f"{t}.parquet")) for t in TABLES}
-    for t in ("usage_events", "logins"):
-        frames[t] = frames[t].filter(pl.col("ts") >= since)
-    accounts = conform("accounts", pl.scan_parquet(data / "accounts.parquet"))
-    ranked, _ = queue.scan(ScanFrames(accounts=accounts, **frames), day, policy)
+    ranked, _ = queue.scan(ScanFrames(**_frames(data, day, policy)), day, policy)
     return [tuple(r) for r in ranked.select(COLUMNS).iter_rows()]
 
 
