@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 
-def _bin_dir() -> Path | None:
+def server_binaries() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (initdb, pg_ctl), if any."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(found[-1]).parent if found else None
 
@@ -29,7 +30,7 @@ class PrivatePostgres:
     only). As root the server runs as the `postgres` user, which PostgreSQL requires."""
 
     def __init__(self) -> None:
-        bin_dir = _bin_dir()
+        bin_dir = server_binaries()
         if bin_dir is None:
             raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql")
         self.bin = bin_dir

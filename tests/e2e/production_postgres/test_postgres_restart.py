@@ -13,7 +13,7 @@ import pytest
 from offboard.stack_production import ProductionStack
 from tests.e2e.conftest import running_stack
 from tests.e2e.production.test_faults import _finish, _open_and_verify
-from tests.pg_server import PrivatePostgres
+from tests.pg_server import PrivatePostgres, server_binaries
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +23,8 @@ DOWN_SECONDS = 8
 
 @pytest.fixture(scope="module")
 def pg():
+    if not server_binaries():  # "where the machine allows": CI's machines have them
+        pytest.skip("no PostgreSQL server binaries here (/usr/lib/postgresql/*/bin)")
     server = PrivatePostgres().init()
     server.start()
     try:
