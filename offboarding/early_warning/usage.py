@@ -29,7 +29,14 @@ import polars as pl
 from offboarding.early_warning.rules import WEEK_US, scan_end
 from offboarding.policy import Policy
 
-__all__ = ["DAY_US", "UsageKeys", "usage_keys", "usage_per_feature", "usage_window"]
+__all__ = [
+    "DAY_US",
+    "UsageKeys",
+    "usage_horizon_us",
+    "usage_keys",
+    "usage_per_feature",
+    "usage_window",
+]
 
 DAY_US = 86_400 * 1_000_000
 
@@ -49,14 +56,20 @@ class UsageKeys:
     rows: int
 
 
-def usage_window(usage: pl.LazyFrame, day: date, policy: Policy) -> pl.LazyFrame:
-    """The feed's rows either usage rule looks at (the feature baseline reaches furthest)."""
+def usage_horizon_us(policy: Policy) -> int:
+    """How far back before the scan's end either usage rule looks, in microseconds (the
+    feature baseline reaches furthest); every engine aggregating the feed reads this much."""
     ew = policy.early_warning
-    horizon = max((ew.baseline_weeks + 1) * WEEK_US,
-                  ew.abandon_days * DAY_US + ew.baseline_weeks * WEEK_US)  # fmt: skip
+    return max((ew.baseline_weeks + 1) * WEEK_US,
+               ew.abandon_days * DAY_US + ew.baseline_weeks * WEEK_US)  # fmt: skip
+
+
+def usage_window(usage: pl.LazyFrame, day: date, policy: Policy) -> pl.LazyFrame:
+    """The feed's rows either usage rule looks at."""
     end = scan_end(day)
+    since = end - timedelta(microseconds=usage_horizon_us(policy))
     return usage.select("account_id", "ts", "feature").filter(
-        pl.col("ts") < end, pl.col("ts") >= end - timedelta(microseconds=horizon)
+        pl.col("ts") < end, pl.col("ts") >= since
     )
 
 

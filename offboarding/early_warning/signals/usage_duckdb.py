@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from offboarding.early_warning.rules import WEEK_US, read_window, scan_end
-from offboarding.early_warning.usage import DAY_US
+from offboarding.early_warning.usage import DAY_US, usage_horizon_us
 from offboarding.export.catalogue import Catalogue
 from offboarding.policy import Policy
 
@@ -76,9 +76,7 @@ def _sql(source: str, cols: dict[str, str], day: date, policy: Policy) -> str:
     filter down to the row groups' statistics)."""
     ew = policy.early_warning
     end = scan_end(day)
-    horizon = max((ew.baseline_weeks + 1) * WEEK_US,
-                  ew.abandon_days * DAY_US + ew.baseline_weeks * WEEK_US)  # fmt: skip
-    since = max(read_window(day, policy), end - timedelta(microseconds=horizon))
+    since = max(read_window(day, policy), end - timedelta(microseconds=usage_horizon_us(policy)))
     abandon = ew.abandon_days * DAY_US
     end_at = f"TIMESTAMPTZ {_literal(end.isoformat())}"
 
