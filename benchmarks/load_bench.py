@@ -114,8 +114,9 @@ def answer(case_id: str, key: str, big: bool) -> None:
 TOKENS: dict[str, dict[str, str]] = {}
 
 
-def drive(case_ids: dict[str, bool], marks: dict[str, float], t0: float, timeout: float) -> None:
-    """Answer each wait once as it appears; note when all reach each milestone."""
+def drive(case_ids: dict[str, bool], marks: dict[str, float], t0: float, timeout: float) -> int:
+    """Answer each wait as it appears, again when not delivered; note when all reach each
+    milestone."""
     from offboarding.settings import get_settings
     from offboarding.storage.db import session_scope
     from offboarding.storage.models import CaseRow, MessageRow
@@ -123,7 +124,8 @@ def drive(case_ids: dict[str, bool], marks: dict[str, float], t0: float, timeout
     answered: set[tuple[str, str]] = set()
     seen_waiting: set[str] = set()
     pool = ThreadPoolExecutor(4)
-    pending: list = []
+    pending: dict = {}  # future -> the (case, wait) it answers
+    regiven = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with session_scope(get_settings().db_url) as s:
@@ -154,13 +156,17 @@ def drive(case_ids: dict[str, bool], marks: dict[str, float], t0: float, timeout
         for case_id, _, waiting in rows:
             if waiting and (case_id, waiting) not in answered:
                 answered.add((case_id, waiting))
-                pending.append(pool.submit(answer, case_id, waiting, case_ids[case_id]))
+                fut = pool.submit(answer, case_id, waiting, case_ids[case_id])
+                pending[fut] = (case_id, waiting)
         for fut in [f for f in pending if f.done()]:
-            pending.remove(fut)
-            if fut.exception():
-                print(f"  decision failed: {fut.exception()}", flush=True)
+            given = pending.pop(fut)
+            if fut.exception():  # "NOT delivered ... give it again": as its people would
+                answered.discard(given)
+                regiven += 1
+                print(f"  decision not delivered, given again: {fut.exception()}", flush=True)
         time.sleep(1)
     pool.shutdown(wait=True)
+    return regiven
 
 
 def run_facts(t_start: datetime) -> dict[str, int]:
@@ -244,6 +250,13 @@ def main() -> None:
         import_accounts(state / "accounts.json")
         runners = stack._workers if args.production else [stack._runner]
         roots = [p.pid for p in (stack._server, *runners, stack._web) if p] + [stack.s3.pid]
+        parts = {  # where the CPU goes: the Prefect server, the runs, our web service, S3
+            "server": [stack._server.pid],
+            "runner_and_runs": [p.pid for p in runners],
+            "web": [stack._web.pid] if stack._web else [],
+            "s3": [stack.s3.pid],
+        }
+        parts_before = {k: cpu_seconds(v) for k, v in parts.items()}
         log = state / "prefect-server.log"
         errors_before = _api_errors(log)
         cpu_before, t_start = cpu_seconds(roots), datetime.now(UTC)
@@ -263,8 +276,12 @@ def main() -> None:
             case_ids = dict(pool.map(ask, accts))
         print(f"  {len(case_ids)} requests in {time.monotonic() - t0:.1f} s", flush=True)
         marks: dict[str, float] = {}
-        drive(case_ids, marks, t0, args.timeout)
+        regiven = drive(case_ids, marks, t0, args.timeout)
         cpu = cpu_seconds(roots) - cpu_before
+        n_cases = len(case_ids)
+        split = {
+            k: round((cpu_seconds(v) - parts_before[k]) / n_cases, 2) for k, v in parts.items()
+        }
         facts = run_facts(t_start)
         dup = duplicates(list(case_ids))
         errors = _api_errors(log) - errors_before
@@ -275,8 +292,10 @@ def main() -> None:
         "cases": n,
         **{f"all_{k}_s": round(v, 1) for k, v in marks.items()},
         "cpu_s_per_case": round(cpu / n, 2),
+        "cpu_s_per_case_by_part": split,
         "processes_per_case": round(facts["processes"] / n, 2),
         "failed_runs": facts["failed_runs"],
+        "decisions_given_again": regiven,
         "api_errors": errors,
         "duplicates": dup,
     }

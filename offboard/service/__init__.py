@@ -3,7 +3,6 @@
 from offboard.service.accounts import import_accounts, load_accounts
 from offboard.service.case_runs import (
     VERBS,
-    _wait_until_paused,
     decide,
     failed_runs,
     start_case_run,
@@ -12,6 +11,7 @@ from offboard.service.case_runs import (
     wait_for_decision,
 )
 from offboard.service.case_views import case_view, list_cases
+from offboard.service.pause_delivery import _wait_until_paused
 
 __all__ = [
     "VERBS",

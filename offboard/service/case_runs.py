@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from offboard.service.database import store_session
 from offboard.service.errors import validation_message
+from offboard.service.pause_delivery import PAUSE_WAIT_SECONDS, deliver
 from offboarding.cases.approvals import check_approver
 from offboarding.cases.store import (
     OffboardingError,
@@ -64,66 +65,6 @@ def submit_request(request: CancellationRequest, start_run: bool = True) -> dict
                 "(the sweeper starts every open case that has no run; or `offboard sweep`)."
             )
     return result
-
-
-#: how long a decision waits for its run to stand paused with its form stored: a busy Prefect
-#: server on SQLite has been seen to stall its writes for ~65 s (its busy timeout is 60 s), and a
-#: decision given meanwhile must still arrive, so allow several such stalls
-PAUSE_WAIT_SECONDS = 180.0
-
-
-#: How long a decision waits for the form's description once the run stands Suspended with
-#: its schema: the suspending process stores it last, just before it exits; a process that
-#: stalled or died there must not keep the decision from the run for ever
-PROCESS_GRACE_SECONDS = 60.0
-
-
-def _wait_until_paused(run_id: str, timeout: float = PAUSE_WAIT_SECONDS) -> None:
-    """Wait until the run is paused *and* its input form is stored.
-
-    The form's schema is stored before the run is Suspended (`flows/suspension.py`), its
-    description right after; the description also says the suspending process is done, so it
-    is awaited for `PROCESS_GRACE_SECONDS` (a resume while the process still holds the run
-    has stopped Prefect workers), then the decision goes ahead on the schema alone.
-    """
-    from httpx import HTTPStatusError
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    def stored(client, key: str) -> bool:  # noqa: ANN001
-        try:
-            client.read_flow_run_input(UUID(run_id), key)
-            return True
-        except ObjectNotFound:
-            return False
-        except HTTPStatusError as exc:
-            if exc.response.status_code != 404:
-                raise
-            return False
-
-    deadline = time.monotonic() + timeout
-    schema_seen: float | None = None
-    with get_client(sync_client=True) as client:
-        while True:
-            run = client.read_flow_run(UUID(run_id))
-            if run.state and run.state.is_paused():
-                keyset = run.state.state_details.run_input_keyset
-                if not keyset:
-                    return
-                if schema_seen is None and stored(client, keyset["schema"]):
-                    schema_seen = time.monotonic()
-                if schema_seen is not None and (
-                    stored(client, keyset["description"])
-                    or time.monotonic() - schema_seen > PROCESS_GRACE_SECONDS
-                ):
-                    return
-            if time.monotonic() > deadline:
-                raise OffboardingError(
-                    f"decision NOT delivered: after {timeout:.0f}s run {run_id} is "
-                    f"{run.state.name if run.state else 'unknown'} and not yet waiting for input "
-                    "(a busy Prefect server); nothing was recorded, give it again in a moment"
-                )
-            time.sleep(0.5)
 
 
 def decide(
@@ -192,14 +133,8 @@ def resume_with(
 ) -> dict[str, Any]:
     """Resume the waiting run with this input (as the UI form does) and, with `wait`, return
     what the run recorded for it. The CLI and the decision page both come through here."""
-    from prefect.flow_runs import resume_flow_run
-
     # the run pauses right after recording the wait; give a stalled server time to catch up
-    _wait_until_paused(run_id, timeout=max(PAUSE_WAIT_SECONDS, wait))
-    try:
-        resume_flow_run(UUID(run_id), run_input=run_input)
-    except Exception as exc:  # the server answers REJECT for input it will not take
-        raise OffboardingError(f"the server rejected the input: {exc}") from exc
+    deliver(run_id, key, run_input, timeout=max(PAUSE_WAIT_SECONDS, wait))
     if not wait:
         return {"case_id": case_id, "input_key": key, "resumed": True}
     return wait_for_decision(case_id, key, wait)
