@@ -141,11 +141,15 @@ def _stage_done(s, case_id: str, stage: str) -> None:  # noqa: ANN001
 def access_reduction(case_id: str) -> dict[str, Any]:
     """§5 day 8: reduce permissions step by step; access stays active until closure. With
     SCIM on, the account's users are deactivated in the product's directory first."""
-    from tasks.vendor_scim import deactivate_directory_users, scim_on
+    from offboarding.integrations.settings import integration_settings
 
     with db() as s:
         done = step_result(s, case_id, "access_reduction")
-    directory = deactivate_directory_users(case_id) if done is None and scim_on() else None
+    directory = None
+    if done is None and integration_settings().scim_on:  # the SCIM client only when it is on
+        from tasks.vendor_scim import deactivate_directory_users
+
+        directory = deactivate_directory_users(case_id)
     with db() as s:
         done = step_result(s, case_id, "access_reduction")
         if done is None:
@@ -330,7 +334,7 @@ def _closeout_vendors(case_id: str, done: dict[str, Any]) -> dict[str, Any]:
 def deactivation(case_id: str) -> dict[str, Any]:
     """§10: revoke access everywhere; the result says, per system, what was done and the
     evidence (the SCIM directory's deletions and vendors' ledger rows when they are on)."""
-    from tasks.vendor_scim import deactivation_checklist
+    from tasks.deactivation_checklist import deactivation_checklist
 
     with db() as s:
         done = step_result(s, case_id, "deactivation")

@@ -21,9 +21,6 @@ from tasks.common import db
 from tasks.integrations import ACTOR, MAX_INLINE_WAIT, call_once
 
 VENDOR = scim_directory.VENDOR
-EMBEDDED = "recorded in our database"
-#: Which vendor's ledger rows are the evidence of a §10 system's close-out, when it is on.
-SYSTEM_VENDORS = {"admin_portal": VENDOR, "crm": "hubspot", "chat_channels": "slack"}
 T = TypeVar("T")
 
 
@@ -97,33 +94,6 @@ def _read(case_id: str, read: Callable[[], T]) -> T:
                 flag_case(s, case_id, why)
                 audit(s, case_id, ACTOR, "vendor_call_refused", f"{VENDOR} list users", why)
             raise CallBlocked(why) from exc
-
-
-def deactivation_checklist(case_id: str, systems: tuple[str, ...]) -> dict[str, Any]:
-    """§10 "revoke access everywhere": per system what was done and the evidence — the SCIM
-    deletions (when SCIM is on), a vendor's ledger rows for this case, or our own record."""
-    directory = delete_directory_users(case_id) if integration_settings().scim_on else None
-    checklist: dict[str, dict[str, Any]] = {}
-    with db() as s:
-        rows = {r.id: r for r in ledger.calls(s, case_id=case_id, status=ledger.CallStatus.done)}
-        for system in systems:
-            vendor = SYSTEM_VENDORS.get(system)
-            if system == "admin_portal" and directory is not None:
-                checklist[system] = {
-                    "done": f"{directory['users']} users deleted from the SCIM directory",
-                    "evidence": {**directory},
-                }
-                continue
-            theirs = [r for r in rows.values() if vendor and r.vendor == vendor]
-            if theirs:
-                checklist[system] = {
-                    "done": f"closed out in {vendor}",
-                    "evidence": {"vendor": vendor, "call_ids": [r.id for r in theirs],
-                                 "answers": [r.result for r in theirs]},
-                }  # fmt: skip
-            else:
-                checklist[system] = {"done": "access revoked", "evidence": EMBEDDED}
-    return {**{system: "revoked" for system in systems}, "checklist": checklist}
 
 
 def scim_on() -> bool:

@@ -22,7 +22,8 @@ from offboarding.settings import get_settings
 from offboarding.storage.db import session_scope, utcnow
 from offboarding.storage.models.integrations import VendorCallRow
 from tasks import stages
-from tasks.vendor_scim import deactivate_directory_users, deactivation_checklist
+from tasks.deactivation_checklist import deactivation_checklist
+from tasks.vendor_scim import deactivate_directory_users
 from tests.integration.comms_env import comms_env, give_plan_and_invoice, open_test_case
 
 pytestmark = pytest.mark.integration
