@@ -15,6 +15,7 @@ from tasks.sweeps import (
     find_missed_stages,
     recover_orphaned_runs,
 )
+from tasks.webhooks import prune_webhook_events
 
 
 def run_missed_stages() -> list[str]:
@@ -35,6 +36,8 @@ def sweeper_flow(orphan_after_seconds: float = 100) -> dict[str, list[str]]:
         "runs_recovered": recover_orphaned_runs(orphan_after_seconds),
         **restart_failed_runs(),
     }
+    pruned = prune_webhook_events()
+    result["webhook_events_pruned"] = [str(pruned)] if pruned else []
     lines = [f"- **{k}**: {', '.join(v) or 'none'}" for k, v in result.items()]
     create_markdown_artifact("# Daily sweep\n\n" + "\n".join(lines), key="daily-sweep")
     return result

@@ -39,6 +39,7 @@ from offboarding.export.deletion_certificate import (
     certificate_pdf,
 )
 from offboarding.export.erasure import erase_account_personal_data
+from offboarding.integrations import webhook_events as outbox
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import StageRow
@@ -265,6 +266,8 @@ def run_purge(
         record_step(s, case_id, "purge", done, actor=ACTOR, flow_run_id=run_id)
         set_status(s, case, CaseStatus.purged, ACTOR, "retention ended; data deleted")
         _stage_done(s, case_id)
+        s.flush()  # the case's webhook events that nothing will send again go with it
+        outbox.prune_settled(s, bool(outbox.endpoints()), case_id=case_id)
     return done
 
 

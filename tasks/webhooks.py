@@ -9,7 +9,7 @@ worker lost mid-POST) is sent again after its lease, with the same event id.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import task
@@ -57,3 +57,17 @@ def deliver_soon() -> None:
     """Right after a commit that recorded events: try them now; never fails the caller."""
     with contextlib.suppress(Exception):  # the scheduled flow delivers what this could not
         deliver_pending(limit=20)
+
+
+#: How long a sent event's delivery log is kept for `offboard webhooks` to show and redeliver.
+KEEP_SENT_DAYS = 30
+
+
+@task(name="prune-webhook-events", **RETRYING)
+def prune_webhook_events(now: datetime | None = None) -> int:
+    """The daily sweep's share: events nothing will send again go (all of them when no
+    endpoint is configured, since nothing ever will); sent ones after `KEEP_SENT_DAYS`."""
+    sending = bool(outbox.endpoints())
+    before = (now or utcnow()) - timedelta(days=KEEP_SENT_DAYS) if sending else None
+    with db() as s:
+        return outbox.prune_settled(s, sending, before=before)

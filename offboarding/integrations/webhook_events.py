@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from offboarding.integrations.settings import integration_settings
@@ -221,5 +221,33 @@ def redeliver(session: Session, delivery_id: int, by: str) -> WebhookDeliveryRow
     return row
 
 
+def prune_settled(
+    session: Session,
+    sending: bool,
+    case_id: str | None = None,
+    before: datetime | None = None,
+) -> int:
+    """Drop events that will never be sent (again), with their delivery logs: with endpoints
+    configured (`sending`), those fanned out whose every delivery is delivered or failed;
+    with none, every event (nothing will ever send it). A delivery still under way keeps its
+    event; `before` keeps newer events (their log stays for `offboard webhooks` to show and
+    redeliver). The purge drops a case's, the daily sweep everyone's. Returns how many."""
+    q = select(WebhookEventRow.event_id)
+    if case_id is not None:
+        q = q.where(WebhookEventRow.case_id == case_id)
+    if sending:
+        q = q.where(WebhookEventRow.fanned_out_at.is_not(None))
+    if before is not None:
+        q = q.where(WebhookEventRow.created_at < before)
+    busy = select(WebhookDeliveryRow.event_id).where(
+        WebhookDeliveryRow.status.in_(("pending", "delivering"))
+    )
+    ids = list(session.scalars(q.where(WebhookEventRow.event_id.not_in(busy))))
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.event_id.in_(chunk)))
+        session.execute(delete(WebhookEventRow).where(WebhookEventRow.event_id.in_(chunk)))
+    return len(ids)
+
+
 __all__ = ["MAX_ATTEMPTS", "record_event", "fan_out", "claim_due", "record_try", "deliveries",
-           "redeliver", "endpoints"]  # fmt: skip
+           "redeliver", "endpoints", "prune_settled"]  # fmt: skip

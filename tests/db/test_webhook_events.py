@@ -50,3 +50,42 @@ def test_fan_out_then_one_claim_per_delivery(db_url: str) -> None:
         row = s.scalar(select(WebhookDeliveryRow))
         assert (row.status, row.attempts, row.last_status_code) == ("delivered", 1, 200)
         assert s.get(WebhookEventRow, event_id).fanned_out_at is not None
+
+
+def _events(db_url: str) -> dict[str, str]:
+    with session_scope(db_url) as s:
+        return {e.event_id: e.type for e in s.scalars(select(WebhookEventRow))}
+
+
+def test_with_no_endpoint_nothing_is_kept_that_nothing_will_send(db_url: str) -> None:
+    with session_scope(db_url) as s:
+        for case in ("C-1", "C-2"):
+            outbox.record_event(s, "case.opened", {"case_id": case}, case)
+    with session_scope(db_url) as s:
+        assert outbox.prune_settled(s, sending=False, case_id="C-1") == 1  # its purge
+    assert sorted(_events(db_url).values()) == ["case.opened"]
+    with session_scope(db_url) as s:
+        assert outbox.prune_settled(s, sending=False) == 1  # the daily sweep
+    assert _events(db_url) == {}
+
+
+def test_with_endpoints_only_settled_events_go_and_a_delivery_under_way_stays(db_url) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    eps = [Endpoint("a", "http://a", "s")]
+    with session_scope(db_url) as s:
+        sent = outbox.record_event(s, "case.opened", {"case_id": "C-1"}, "C-1")
+        busy = outbox.record_event(s, "case.verified", {"case_id": "C-1"}, "C-1")
+    with session_scope(db_url) as s:
+        assert outbox.fan_out(s, eps, now=now) == 2
+    with session_scope(db_url) as s:
+        claims = {c.event_id: c for c in outbox.claim_due(s, ["a"], now=now)}
+    with session_scope(db_url) as s:
+        assert outbox.record_try(s, claims[sent], 200, "ok", now=now) == "delivered"
+        unsent = outbox.record_event(s, "case.closed", {"case_id": "C-1"}, "C-1")
+    with session_scope(db_url) as s:  # kept while newer than `before`: its log stays to see
+        assert outbox.prune_settled(s, sending=True, before=now - timedelta(days=1)) == 0
+    with session_scope(db_url) as s:
+        assert outbox.prune_settled(s, sending=True, case_id="C-1") == 1
+    assert set(_events(db_url)) == {busy, unsent}  # one still being sent, one not fanned out
+    with session_scope(db_url) as s:
+        assert s.scalar(select(WebhookDeliveryRow.event_id)) == busy

@@ -247,6 +247,7 @@ def test_purge_empties_the_prefix_and_leaves_a_certificate(
     from offboarding.settings import get_settings
     from offboarding.storage.db import session_scope
     from offboarding.storage.models import AccountRow, AuditRow, MessageRow
+    from offboarding.storage.models.integrations import WebhookEventRow
 
     view = case_view(case_id)
     assert view["status"] == "purged"
@@ -266,6 +267,9 @@ def test_purge_empties_the_prefix_and_leaves_a_certificate(
         assert [a.action for a in trail[start:]][-1] == "status_changed"
         for row in trail[start:]:  # what the purge wrote holds no personal data
             assert REQUESTER not in json.dumps([row.actor, row.what, row.why, row.data])
+        # no webhook endpoint here: none of the case's events is kept, nothing will send it
+        events = s.scalars(select(WebhookEventRow).where(WebhookEventRow.case_id == case_id))
+        assert events.all() == []
 
     # a second run changes nothing and returns the same result
     again = run_cli(["purge", case_id, "--json"], env)
