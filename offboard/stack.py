@@ -141,11 +141,13 @@ class Stack:
         if not _port_free(self.prefect_port):
             raise RuntimeError(f"port {self.prefect_port} is taken: is another stack running?")
         (self.state_dir / "prefect").mkdir(parents=True, exist_ok=True)
+        sqlite = self.env["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("sqlite")
         self._server = self._spawn(
             [
                 sys.executable,
                 "-m",
-                "prefect",
+                # on SQLite, Prefect's server with its writes queued, not refused (see there)
+                "offboard.prefect_sqlite_server" if sqlite else "prefect",
                 "server",
                 "start",
                 "--host",
