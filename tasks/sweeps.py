@@ -17,6 +17,7 @@ from prefect.states import Scheduled
 from sqlalchemy import select
 
 from offboarding.cases.deadlines import deadline_verdict
+from offboarding.cases.run_recovery import orphaned
 from offboarding.cases.store import audit, get_case
 from offboarding.domain import OPEN_STATUSES
 from offboarding.storage.db import as_utc, utcnow
@@ -209,10 +210,16 @@ def recover_orphaned_runs(orphan_after_seconds: float = ORPHAN_AFTER_SECONDS) ->
             run = _run_state(client, run_id)
             if run is None or run.state_type != StateType.RUNNING:
                 continue
-            started = run.start_time or run.state.timestamp
-            if (utcnow() - started).total_seconds() < orphan_after_seconds:
+            # Running since its latest start or resume, not since its first start (days ago
+            # for a run resumed after a decision): a run just resumed is not an orphan
+            since = run.state.timestamp
+            if not orphaned(since, utcnow(), False, orphan_after_seconds):
                 continue
-            if _last_event_age(client, run.id, orphan_after_seconds):
+            heard = _last_event_age(client, run.id, orphan_after_seconds)
+            if not orphaned(since, utcnow(), heard, orphan_after_seconds):
+                continue
+            again = _run_state(client, run_id)  # still the same Running state, not moved on
+            if again is None or again.state is None or again.state.id != run.state.id:
                 continue
             client.set_flow_run_state(run.id, Scheduled(), force=True)
             with db() as s:

@@ -9,6 +9,7 @@ Pure: the caller reads the run's state and the restarts already made.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 #: Prefect state types (their `.value`) after which a run will do nothing more by itself.
@@ -37,3 +38,15 @@ def run_verdict(state: str | None, has_run: bool, restarts: int, max_restarts: i
             "give_up", f"{GAVE_UP} {restarts + 1} times ({state.lower()}); restarts spent"
         )
     return RunVerdict("restart", f"run {state.lower()}; restart {restarts + 1} of {max_restarts}")
+
+
+def orphaned(
+    running_since: datetime, now: datetime, heard_from_lately: bool, after_seconds: float
+) -> bool:
+    """Whether a RUNNING run lost its process: it has been Running (this time: since its last
+    start or resume, never its first start, which may be days ago) longer than
+    `after_seconds`, and nothing (a heartbeat, a state change) was heard from it for as long.
+    A resumed run whose first events are still on their way under load is not an orphan."""
+    if (now - running_since).total_seconds() < after_seconds:
+        return False
+    return not heard_from_lately

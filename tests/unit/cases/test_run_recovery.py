@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from offboarding.cases.run_recovery import GAVE_UP, run_verdict
+from offboarding.cases.run_recovery import GAVE_UP, orphaned, run_verdict
 
 
 @pytest.mark.parametrize(
@@ -34,3 +36,21 @@ def test_giving_up_says_why_and_how_often() -> None:
 
 def test_no_restarts_allowed_hands_over_at_the_first_failure() -> None:
     assert run_verdict("FAILED", True, 0, max_restarts=0).action == "give_up"
+
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("running_for", "heard", "orphan"),
+    [
+        (10, False, False),  # resumed 10 s ago after days paused; its events still on the way
+        (99, False, False),
+        (101, False, True),  # Running this long and silent: its process is gone
+        (101, True, False),  # a heartbeat in the window: alive
+        (86_400, True, False),
+    ],
+)
+def test_an_orphan_is_running_and_silent_for_the_whole_window(running_for, heard, orphan):
+    since = NOW - timedelta(seconds=running_for)
+    assert orphaned(since, NOW, heard, after_seconds=100) is orphan
