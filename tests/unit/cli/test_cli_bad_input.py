@@ -52,7 +52,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         raise AssertionError("bad input must be refused before any run is started or resumed")
 
     monkeypatch.setattr(service, "start_case_run", no_prefect)
-    monkeypatch.setattr(service, "_wait_until_paused", no_prefect)
+    monkeypatch.setattr(service, "deliver", no_prefect)
     get_settings.cache_clear()
     yield state_dir
     engine_for(get_settings().db_url).dispose()
