@@ -248,13 +248,13 @@ def main() -> None:
         accts = accounts(args.cases, args.save_share)
         (state / "accounts.json").write_text(json.dumps(accts), encoding="utf-8")
         import_accounts(state / "accounts.json")
-        runners = stack._workers if args.production else [stack._runner]
-        roots = [p.pid for p in (stack._server, *runners, stack._web) if p] + [stack.s3.pid]
+        pids = stack.process_ids()
+        roots = list(pids.values())
         parts = {  # where the CPU goes: the Prefect server, the runs, our web service, S3
-            "server": [stack._server.pid],
-            "runner_and_runs": [p.pid for p in runners],
-            "web": [stack._web.pid] if stack._web else [],
-            "s3": [stack.s3.pid],
+            "server": [pids["server"]],
+            "runner_and_runs": [p for k, p in pids.items() if k == "runner" or "worker" in k],
+            "web": [pids["web"]] if "web" in pids else [],
+            "s3": [pids["s3"]],
         }
         parts_before = {k: cpu_seconds(v) for k, v in parts.items()}
         log = state / "prefect-server.log"

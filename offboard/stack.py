@@ -235,11 +235,16 @@ class Stack:
         self.env_file.write_text(json.dumps(self.env, indent=1), encoding="utf-8")
         return self
 
-    def _write_pids(self) -> None:
+    def process_ids(self) -> dict[str, int]:
+        """The stack's own processes by part (s3, server, web, runner; a production stack's
+        workers as worker-N): what `stop_leftovers` stops and the load benchmark measures."""
         procs = {"s3": self.s3.pid, "server": self._server, "web": self._web}
         procs["runner"] = self._runner
         pids = {k: (v if isinstance(v, int) or v is None else v.pid) for k, v in procs.items()}
-        (self.state_dir / STACK_PIDS).write_text(json.dumps(pids), encoding="utf-8")
+        return {k: v for k, v in pids.items() if v is not None}
+
+    def _write_pids(self) -> None:
+        (self.state_dir / STACK_PIDS).write_text(json.dumps(self.process_ids()), encoding="utf-8")
 
     def stop_leftovers(self, grace: float = 10) -> list[str]:
         """Stop what a stack that died without stopping (kill -9, power loss) left running on

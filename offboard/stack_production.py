@@ -190,16 +190,11 @@ class ProductionStack(Stack):
             raise
         return self
 
-    def _write_pids(self) -> None:
-        import json
-
-        from offboard.stack import STACK_PIDS
-
-        super()._write_pids()
-        path = self.state_dir / STACK_PIDS
-        pids = json.loads(path.read_text(encoding="utf-8"))
+    def process_ids(self) -> dict[str, int]:
+        pids = super().process_ids()
+        pids.pop("runner", None)  # the first worker, named as such below
         pids.update({f"worker-{i}": p.pid for i, p in enumerate(self._workers, 1)})
-        path.write_text(json.dumps(pids), encoding="utf-8")
+        return pids
 
     def stop(self) -> None:
         for proc in self._workers:
