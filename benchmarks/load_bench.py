@@ -74,6 +74,18 @@ def accounts(n: int, save_share: float) -> list[dict[str, Any]]:
     return out
 
 
+def own_cpu_seconds(pids: list[int]) -> float:
+    """utime+stime of these processes themselves, not of any child."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """utime+stime of each process and its reaped children, plus live descendants' own."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -257,6 +269,7 @@ def main() -> None:
             "s3": [pids["s3"]],
         }
         parts_before = {k: cpu_seconds(v) for k, v in parts.items()}
+        runner_before = own_cpu_seconds(parts["runner_and_runs"])
         log = state / "prefect-server.log"
         errors_before = _api_errors(log)
         cpu_before, t_start = cpu_seconds(roots), datetime.now(UTC)
@@ -282,6 +295,9 @@ def main() -> None:
         split = {
             k: round((cpu_seconds(v) - parts_before[k]) / n_cases, 2) for k, v in parts.items()
         }
+        # of which the runner or workers themselves (polling, watching), not the runs they start
+        own = own_cpu_seconds(parts["runner_and_runs"]) - runner_before
+        split["of_which_runner_or_workers_own"] = round(own / n_cases, 2)
         facts = run_facts(t_start)
         dup = duplicates(list(case_ids))
         errors = _api_errors(log) - errors_before
