@@ -25,6 +25,8 @@ from offboard.stack import Stack, _descendants, _kill
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "offboarding"
+#: the work queue of a case\'s own runs, before `default` (see prefect.yaml)
+CASES_QUEUE = "cases"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -112,6 +114,11 @@ class ProductionStack(Stack):
         # not yet given back ("already holding one of this CapacityLimiter's tokens")
         limit = str(int(os.environ.get("OFFBOARDING_WORKER_LIMIT", "8")) * self.workers)
         self._prefect("work-pool", "set-concurrency-limit", POOL, limit)
+        # a case's own runs first (prefect.yaml puts them on `cases`): in a burst, a run resumed
+        # by a person's decision must not wait behind hundreds of background stage runs
+        queue = httpx.get(f"{self.api_url}/work_pools/{POOL}/queues/{CASES_QUEUE}", timeout=30)
+        if queue.status_code == 404:
+            self._prefect("work-queue", "create", CASES_QUEUE, "--pool", POOL, "--priority", "1")
         self._prefect("deploy", "--all")
         if self.env.get("OFFBOARDING_RECOVERY_CRON") == "":  # off, as the settings say
             self._prefect(

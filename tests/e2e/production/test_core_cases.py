@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_stack_is_the_production_topology(stack) -> None:
-    from offboard.stack_production import POOL
+    from offboard.stack_production import CASES_QUEUE, POOL
 
     env = stack.env
     assert env["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://")
@@ -41,6 +41,14 @@ def test_the_stack_is_the_production_topology(stack) -> None:
     from deployments.serve import DEPLOYMENT_NAMES
 
     assert names >= DEPLOYMENT_NAMES
+    # a case's own runs are taken before the background ones: queue `cases` goes first
+    queues = httpx.post(f"{stack.api_url}/work_pools/{POOL}/queues/filter", json={}, timeout=10)
+    priority = {q["name"]: q["priority"] for q in queues.json()}
+    assert priority[CASES_QUEUE] < priority["default"], priority
+    deployments = httpx.post(f"{stack.api_url}/deployments/filter", json={}, timeout=10).json()
+    by_name = {d["name"]: d for d in deployments}
+    assert by_name["offboarding"]["work_queue_name"] == CASES_QUEUE
+    assert by_name["offboarding-stage"]["work_queue_name"] == "default"
     autos = httpx.post(f"{stack.api_url}/automations/filter", json={}, timeout=10).json()
     zombie = [a for a in autos if a["name"].startswith("offboarding: crash zombie")]
     assert zombie and "prefect.flow-run.Suspended" in zombie[0]["trigger"]["expect"]
