@@ -25,7 +25,7 @@ from offboard.stack import Stack, _descendants, _kill
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "offboarding"
-#: the work queue of a case\'s own runs, before `default` (see prefect.yaml)
+#: the work queue of a case's own runs, before `default` (see prefect.yaml)
 CASES_QUEUE = "cases"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -16,7 +16,6 @@ from offboarding.cases.store import audit, get_account, get_case
 from offboarding.comms.ledger import flag_case
 from offboarding.integrations import ledger, scim_directory
 from offboarding.integrations.errors import CallBlocked, VendorRefused, VendorThrottled
-from offboarding.integrations.settings import integration_settings
 from tasks.common import db
 from tasks.integrations import ACTOR, MAX_INLINE_WAIT, call_once
 
@@ -94,7 +93,3 @@ def _read(case_id: str, read: Callable[[], T]) -> T:
                 flag_case(s, case_id, why)
                 audit(s, case_id, ACTOR, "vendor_call_refused", f"{VENDOR} list users", why)
             raise CallBlocked(why) from exc
-
-
-def scim_on() -> bool:
-    return integration_settings().scim_on
