@@ -14,7 +14,7 @@ from flows.escalation_flow import escalation_flow
 from flows.export_flow import export_flow
 from flows.offboarding_flow import offboarding_flow
 from flows.recovery_flow import recovery_flow
-from flows.stage_flow import stage_flow
+from flows.stages_flow import stages_flow
 from flows.sweeper_flow import sweeper_flow
 from flows.webhook_flow import webhook_flow
 from flows.winback_flow import winback_flow
@@ -42,10 +42,11 @@ def deployments() -> list:
             tags=["offboarding"],
             description="One run per cancellation (PLAYBOOK §1–§10).",
         ),
-        stage_flow.to_deployment(
-            "offboarding-stage",
+        stages_flow.to_deployment(
+            "offboarding-stages",
             tags=["offboarding"],
-            description="A later stage of a case: access reduction, closure, deactivation, purge.",
+            description="One run per slot: the later stages (access reduction, closure, "
+            "deactivation, purge) of every case due in it.",
         ),
         escalation_flow.to_deployment(
             "offboarding-escalation",
@@ -104,7 +105,7 @@ def deployments() -> list:
 
 DEPLOYMENT_NAMES = {
     "offboarding",
-    "offboarding-stage",
+    "offboarding-stages",
     "offboarding-escalation",
     "daily-sweeper",
     "run-recovery",

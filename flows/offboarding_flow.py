@@ -27,7 +27,8 @@ from tasks.proofs import prove_decider, send_decision_requests
 from tasks.requester import KEY as REQUESTER_KEY
 from tasks.requester import record_requester_confirmation
 from tasks.save_attempts import mark_saved, record_save_outcome, save_decision
-from tasks.stages import knowledge_transfer, schedule_stages
+from tasks.stage_schedule import schedule_stages
+from tasks.stages import knowledge_transfer
 from tasks.verification import close_not_a_cancellation, record_verification
 
 MAX_ASKS = 10  # a refused answer is asked again; this bounds a run that is being misused

@@ -1,21 +1,27 @@
 """A later stage of one case (§5): access reduction, closure, deactivation, purge.
 
-Each is a scheduled deployment run with an idempotency key; the daily sweeper re-runs any
-stage that is due and not done.
+Done inside the run that holds it: the slot run the stage is attached to (`flows.stages_flow`)
+or the daily sweeper, for a stage due and not done whose slot run is gone or over. Not a subflow
+each: when a killed run is rerun, Prefect matches a subflow call to the earlier run's by its
+position in the run, and the list of stages not done yet is shorter by then, so a stage could be
+handed another's finished run. Its tasks run in the holding run, tagged `case:` and `stage:`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from prefect import flow
+from prefect import get_run_logger, tags
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_logger
 
 from tasks import stages
 from tasks.artifacts import publish_case_summary
 
 
-@flow(name="offboarding-stage", flow_run_name="{case_id}-{stage}", persist_result=True)
-def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
+def run_stage(case_id: str, stage: str) -> dict[str, Any]:
+    """The stage's tasks, in §5's order; every one is idempotent, so a rerun repeats nothing."""
     if stage == "access_reduction":
         return stages.access_reduction(case_id)
     if stage == "closure":
@@ -51,3 +57,28 @@ def stage_flow(case_id: str, stage: str) -> dict[str, Any]:
 
         return purge(case_id)
     raise ValueError(f"unknown stage {stage!r}; expected one of {stages.STAGES}")
+
+
+def _logger():  # noqa: ANN202 - the run's logger in a run, Prefect's own outside (a test, the CLI)
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return get_logger("offboarding.stages")
+
+
+def run_stages(todo: Iterable[tuple[str, str]]) -> tuple[list[str], dict[str, str]]:
+    """Each (case, stage) in turn; one that fails stops no other. Returns what was done and,
+    by `case:stage`, why each failure failed (no personal data: ids and exception text)."""
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    for case_id, stage in todo:
+        name = f"{case_id}:{stage}"
+        try:
+            with tags(f"case:{case_id}", f"stage:{stage}"):
+                run_stage(case_id, stage)
+        except Exception as exc:  # noqa: BLE001 - recorded, raised by the caller at the end
+            failed[name] = f"{type(exc).__name__}: {exc}"[:300]
+            _logger().error("stage %s failed: %s", name, failed[name])
+        else:
+            done.append(name)
+    return done, failed

@@ -7,7 +7,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.stage_flow import stage_flow
+from flows.stage_flow import run_stages
 from tasks.recovery import restart_failed_runs
 from tasks.sweeps import (
     check_acknowledgements,
@@ -18,21 +18,21 @@ from tasks.sweeps import (
 from tasks.webhooks import prune_webhook_events
 
 
-def run_missed_stages() -> list[str]:
-    """Stages due and not done whose scheduled run is gone or dead run now, in this sweep."""
-    done = []
-    for case_id, stage in find_missed_stages():
-        stage_flow(case_id=case_id, stage=stage)
-        done.append(f"{case_id}:{stage}")
-    return done
+def run_missed_stages() -> tuple[list[str], dict[str, str]]:
+    """Stages due and not done whose slot run is gone or over run now, in this sweep; one that
+    fails again stops no other. What was done, and what failed and why."""
+    return run_stages(find_missed_stages())
 
 
 @flow(name="offboarding-sweeper", flow_run_name="sweep")
 def sweeper_flow(orphan_after_seconds: float = 100) -> dict[str, list[str]]:
+    escalated, acknowledgements = escalate_overdue(), check_acknowledgements()
+    stages_run, stages_failed = run_missed_stages()
     result = {
-        "escalated": escalate_overdue(),
-        "acknowledgements_overdue": check_acknowledgements(),
-        "stages_run": run_missed_stages(),
+        "escalated": escalated,
+        "acknowledgements_overdue": acknowledgements,
+        "stages_run": stages_run,
+        "stages_failed": [f"{k} ({why})" for k, why in stages_failed.items()],
         "runs_recovered": recover_orphaned_runs(orphan_after_seconds),
         **restart_failed_runs(),
     }
@@ -40,4 +40,6 @@ def sweeper_flow(orphan_after_seconds: float = 100) -> dict[str, list[str]]:
     result["webhook_events_pruned"] = [str(pruned)] if pruned else []
     lines = [f"- **{k}**: {', '.join(v) or 'none'}" for k, v in result.items()]
     create_markdown_artifact("# Daily sweep\n\n" + "\n".join(lines), key="daily-sweep")
+    if stages_failed:  # the sweep did the rest; its state says what needs a look
+        raise RuntimeError(f"{len(stages_failed)} missed stage(s) failed again: {stages_failed}")
     return result

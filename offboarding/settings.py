@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite in state_dir")
     policy_file: str = Field("", description="YAML/JSON policy file; defaults are the playbook's")
     day_seconds: float = Field(86_400, description="Length of one playbook day, in seconds")
+    stage_slot_seconds: float = Field(
+        0, description="Later stages due within one slot share a run; 0: an hour (a day if shorter)"
+    )
     bucket: str = "offboarding-exports"
     prefix: str = ""
     outbox_dir: Path | None = None

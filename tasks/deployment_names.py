@@ -1,7 +1,7 @@
 """Deployment names in one place: flows and tasks schedule runs by these."""
 
 OFFBOARDING = "offboarding/offboarding"
-STAGE = "offboarding-stage/offboarding-stage"
+STAGES = "offboarding-stages/offboarding-stages"
 ESCALATION = "offboarding-escalation/offboarding-escalation"
 SWEEPER = "offboarding-sweeper/daily-sweeper"
 EXPORT = "offboarding-export/offboarding-export"

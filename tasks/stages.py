@@ -1,12 +1,12 @@
 """Stages after the plan (§5–§10): knowledge transfer, the scheduled later stages, close-out.
 
-Later stages are scheduled deployment runs (visible as upcoming in the UI) with idempotency
-keys, and their due times are kept in our database so the daily sweeper can run any missed.
+When they run is `tasks.stage_schedule`'s: shared slot runs (upcoming in the UI), due times in
+our database so the daily sweeper can run any missed. Every stage is idempotent.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ from offboarding.cases.store import (
 from offboarding.domain import CaseStatus, Reason
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc, utcnow
-from offboarding.storage.models import InvoiceRow, StageRow, StepRow
+from offboarding.storage.models import InvoiceRow, StageRow
 from offboarding.winback.tag import winback_tag
 from tasks.common import RETRYING, chaos_hold, db
 from tasks.messaging import send_message
@@ -48,67 +48,6 @@ def knowledge_transfer(case_id: str, needed: bool) -> dict[str, Any]:
     with db() as s:
         record_step(s, case_id, "knowledge_transfer", result)
     return result
-
-
-def due_times(plan: dict[str, str], base, day_seconds: float) -> dict[str, Any]:  # noqa: ANN001
-    """Calendar days of the plan mapped onto wall-clock time with the configured day length."""
-    confirmed = date.fromisoformat(plan["confirmed_on"])
-    keys = {
-        "access_reduction": "access_reduction_on",
-        "closure": "closure_on",
-        "deactivation": "deactivation_on",
-        "purge": "purge_on",
-    }
-    return {
-        stage: base
-        + timedelta(seconds=(date.fromisoformat(plan[k]) - confirmed).days * day_seconds)
-        for stage, k in keys.items()
-    }
-
-
-@task(name="schedule-stages", **RETRYING)
-def schedule_stages(case_id: str) -> dict[str, str]:
-    """Create (once) a scheduled run per later stage; the same key returns the same run."""
-    from prefect.deployments import run_deployment
-
-    from tasks.deployment_names import STAGE
-
-    settings = get_settings()
-    with db() as s:
-        case = get_case(s, case_id)
-        plan_step = s.scalar(
-            select(StepRow).where(StepRow.case_id == case_id, StepRow.step == "plan")
-        )
-        dues = due_times(case.plan, as_utc(plan_step.done_at), settings.day_seconds)
-        for stage, due in dues.items():
-            row = s.scalar(
-                select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == stage)
-            )
-            if row is None:
-                s.add(StageRow(case_id=case_id, stage=stage, due_at=due, status="scheduled"))
-        account_id = case.account_id
-    out = {}
-    for stage, due in dues.items():
-        run = run_deployment(
-            STAGE,
-            parameters={"case_id": case_id, "stage": stage},
-            scheduled_time=due,
-            timeout=0,
-            as_subflow=False,
-            idempotency_key=f"{case_id}-{stage}",
-            flow_run_name=f"{account_id}-{case_id}-{stage}",
-            tags=[f"case:{case_id}", f"account:{account_id}", f"stage:{stage}"],
-        )
-        out[stage] = due.isoformat()
-        with db() as s:
-            row = s.scalar(
-                select(StageRow).where(StageRow.case_id == case_id, StageRow.stage == stage)
-            )
-            row.flow_run_id = str(run.id)
-    with db() as s:
-        if step_result(s, case_id, "stages_scheduled") is None:
-            record_step(s, case_id, "stages_scheduled", out)
-    return out
 
 
 @task(name="due-stages", **RETRYING)

@@ -48,7 +48,7 @@ def test_the_stack_is_the_production_topology(stack) -> None:
     deployments = httpx.post(f"{stack.api_url}/deployments/filter", json={}, timeout=10).json()
     by_name = {d["name"]: d for d in deployments}
     assert by_name["offboarding"]["work_queue_name"] == CASES_QUEUE
-    assert by_name["offboarding-stage"]["work_queue_name"] == "default"
+    assert by_name["offboarding-stages"]["work_queue_name"] == "default"
     autos = httpx.post(f"{stack.api_url}/automations/filter", json={}, timeout=10).json()
     zombie = [a for a in autos if a["name"].startswith("offboarding: crash zombie")]
     assert zombie and "prefect.flow-run.Suspended" in zombie[0]["trigger"]["expect"]

@@ -13,7 +13,7 @@ HEAVY = ("polars", "pyarrow", "pandas", "reportlab", "boto3", "duckdb", "scim2_c
          "scim2_models", "stripe", "slack_sdk")  # fmt: skip
 
 #: the runs of every case (main, stages, deadlines, recovery, webhooks) and the checklist
-PER_CASE = ("flows.offboarding_flow", "flows.stage_flow", "flows.sweeper_flow",
+PER_CASE = ("flows.offboarding_flow", "flows.stages_flow", "flows.sweeper_flow",
             "flows.escalation_flow", "flows.recovery_flow", "flows.webhook_flow",
             "tasks.deactivation_checklist")  # fmt: skip
 
