@@ -32,6 +32,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -120,10 +121,13 @@ def answer(case_id: str, key: str, big: bool) -> None:
         verb, by, payload = "approve", "lena.legal@example.com", {"decision": "approve"}
     else:
         raise RuntimeError(f"{case_id}: no scripted answer for {key}")
-    decide(case_id, verb, {"decided_by": by, **payload}, 0, token_for(by, TOKENS))
+    with TOKENS_LOCK:  # the first admin token is issued once, not by two threads at a time
+        token = token_for(by, TOKENS)
+    decide(case_id, verb, {"decided_by": by, **payload}, 0, token)
 
 
 TOKENS: dict[str, dict[str, str]] = {}
+TOKENS_LOCK = threading.Lock()
 
 
 def drive(case_ids: dict[str, bool], marks: dict[str, float], t0: float, timeout: float) -> int:
