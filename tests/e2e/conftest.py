@@ -61,6 +61,9 @@ def running_stack(kind: type[Stack], state: Path) -> Iterator[Stack]:
         "OFFBOARDING_HELPDESK_SECRETS": json.dumps({"zendesk": HELPDESK_SECRET}),
         # the recovery flow is run by the tests that need it, never behind another test's back
         "OFFBOARDING_RECOVERY_CRON": "",
+        # stages share slot runs as in production, in 3-s slots: a 10-s default slot would add
+        # up to 10 s to every wait for a stage (test_stage_slots tests the sharing itself)
+        "OFFBOARDING_STAGE_SLOT_SECONDS": "3",
     }
     st = kind(state, day_seconds=DAY_SECONDS, extra_env=env)
     st.start()

@@ -89,6 +89,7 @@ def test_a_failing_stage_in_a_slot_run_stops_no_other_case(stack, tmp_path):
     plan yet (it fails at once, before any side effect) is put into the same run."""
     trust_account(tmp_path, "SLOTOK")
     trust_account(tmp_path, "SLOTBAD")
+    slot_before = stack.extra_env.get("OFFBOARDING_STAGE_SLOT_SECONDS", "0")
     restart_runner(stack, OFFBOARDING_STAGE_SLOT_SECONDS="60")
     try:
         good = request("SLOTOK", "ada@slotok.example", "E2E-SLOTOK", "budget")["case_id"]
@@ -134,4 +135,4 @@ def test_a_failing_stage_in_a_slot_run_stops_no_other_case(stack, tmp_path):
     finally:
         with session_scope(get_settings().db_url) as s:
             s.execute(delete(StageRow).where(StageRow.case_id == bad))
-        restart_runner(stack)
+        restart_runner(stack, OFFBOARDING_STAGE_SLOT_SECONDS=slot_before)  # the later tests' slot
