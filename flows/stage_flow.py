@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from prefect import get_run_logger, tags
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_logger
+from prefect import tags
 
 from tasks import stages
 from tasks.artifacts import publish_case_summary
+from tasks.common import run_logger
 
 
 def run_stage(case_id: str, stage: str) -> dict[str, Any]:
@@ -59,13 +58,6 @@ def run_stage(case_id: str, stage: str) -> dict[str, Any]:
     raise ValueError(f"unknown stage {stage!r}; expected one of {stages.STAGES}")
 
 
-def _logger():  # noqa: ANN202 - the run's logger in a run, Prefect's own outside (a test, the CLI)
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return get_logger("offboarding.stages")
-
-
 def run_stages(todo: Iterable[tuple[str, str]]) -> tuple[list[str], dict[str, str]]:
     """Each (case, stage) in turn; one that fails stops no other. Returns what was done and,
     by `case:stage`, why each failure failed (no personal data: ids and exception text)."""
@@ -78,7 +70,7 @@ def run_stages(todo: Iterable[tuple[str, str]]) -> tuple[list[str], dict[str, st
                 run_stage(case_id, stage)
         except Exception as exc:  # noqa: BLE001 - recorded, raised by the caller at the end
             failed[name] = f"{type(exc).__name__}: {exc}"[:300]
-            _logger().error("stage %s failed: %s", name, failed[name])
+            run_logger(__name__).error("stage %s failed: %s", name, failed[name])
         else:
             done.append(name)
     return done, failed

@@ -86,6 +86,19 @@ def db() -> Iterator[Session]:
         yield session
 
 
+def run_logger(name: str):  # noqa: ANN201 - a logging.Logger or Prefect's run adapter
+    """The run's logger inside a run, the named module logger outside one (tests, the CLI)."""
+    import logging
+
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(name)
+
+
 def current_flow_run_id() -> str | None:
     ctx = FlowRunContext.get()
     return str(ctx.flow_run.id) if ctx and ctx.flow_run else None

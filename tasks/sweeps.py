@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
@@ -22,7 +22,7 @@ from offboarding.cases.store import audit, get_case
 from offboarding.domain import OPEN_STATUSES
 from offboarding.storage.db import as_utc, utcnow
 from offboarding.storage.models import CaseRow, StageRow
-from tasks.common import RETRYING, db
+from tasks.common import RETRYING, db, run_logger
 from tasks.decisions import notify_escalation
 from tasks.requester import KEY as REQUESTER_KEY
 from tasks.requester import close_unconfirmed
@@ -82,14 +82,7 @@ def escalate_overdue() -> list[str]:
 
 
 def _log():  # noqa: ANN202 - a run logger inside a run, the module logger outside (tests)
-    import logging
-
-    from prefect.exceptions import MissingContextError
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger(__name__)
+    return run_logger(__name__)
 
 
 @task(name="check-acknowledgements", **RETRYING)
