@@ -19,7 +19,7 @@ from offboarding.cases.store import (
 )
 from offboarding.settings import get_settings
 from offboarding.storage.db import as_utc
-from offboarding.trust.proofs import LinkClaims, ProofError, decision_code, sign_link
+from offboarding.trust.proofs import LinkClaims, ProofError, decision_code, match_code, sign_link
 from offboarding.trust.secrets import server_secret
 from offboarding.trust.standing import ACCOUNT_ROLE, authorised_contacts
 from offboarding.trust.store import prove_decision
@@ -28,6 +28,7 @@ from tasks.common import RETRYING, db
 from tasks.decisions import store_decision
 
 REQUESTS_STEP = "decision-requests-"
+PROVEN_STEP = "proven-"  # the accepted proof of a decision, kept with the code's use
 
 
 def deciders_for(session, case_id: str, role: str | None) -> list[str]:  # noqa: ANN001
@@ -130,6 +131,8 @@ def prove_decider(case_id: str, input_key: str, value: dict[str, Any]) -> dict[s
                 "method": (previous.data or {}).get("proven_by"),
                 "why": previous.why,
             }
+        if (kept_proof := _proven_before(s, case_id, input_key, value)) is not None:
+            return kept_proof
         case = get_case(s, case_id)
         try:
             proven = prove_decision(
@@ -143,6 +146,9 @@ def prove_decider(case_id: str, input_key: str, value: dict[str, Any]) -> dict[s
                 case.waiting_since,
             )
         except ProofError as exc:
+            if (kept_proof := _proven_before(s, case_id, input_key, value)) is not None:
+                s.rollback()  # this run's other attempt used the code: not a wrong proof
+                return kept_proof
             why = f"identity not proven: {exc}"
             store_decision(
                 s,
@@ -157,4 +163,21 @@ def prove_decider(case_id: str, input_key: str, value: dict[str, Any]) -> dict[s
                 kept,
             )
             return {"accepted": False, "person": person, "method": None, "why": why}
-    return {"accepted": True, "person": proven.person, "method": proven.method, "why": ""}
+        proof = {"person": proven.person, "method": proven.method}
+        record_step(s, case_id, PROVEN_STEP + input_key, proof, actor=proven.person)
+    return {"accepted": True, **proof, "why": ""}
+
+
+def _proven_before(session, case_id: str, input_key: str, value: dict[str, Any]) -> dict | None:  # noqa: ANN001
+    """The accepted proof of this decision when an earlier attempt of the run already used the
+    code (a retried task, a re-walk after a crash, a restarted run racing the old one): the same
+    person's same valid code for the same decision is not refused for being given twice."""
+    kept = step_result(session, case_id, PROVEN_STEP + input_key)
+    if kept is None:
+        return None
+    person = str(value.get("decided_by") or "").strip().lower()
+    code = str(value.get("decision_code") or "")
+    method = match_code(server_secret(get_settings()), case_id, input_key, person, code)
+    if kept.get("person") != person or method != kept.get("method"):
+        return None
+    return {"accepted": True, "person": kept["person"], "method": kept["method"], "why": ""}
