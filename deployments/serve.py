@@ -18,6 +18,7 @@ from flows.stages_flow import stages_flow
 from flows.sweeper_flow import sweeper_flow
 from flows.webhook_flow import webhook_flow
 from flows.winback_flow import winback_flow
+from offboarding.adapters.warm_start.runner_hook import start_warm_server
 from offboarding.settings import get_settings
 
 TIMEZONE = os.environ.get("OFFBOARDING_TIMEZONE", "UTC")
@@ -117,7 +118,26 @@ DEPLOYMENT_NAMES = {
 }
 
 
+#: What a flow-run process imports, once, in the warm-start server (see offboarding.adapters).
+FLOW_MODULES = sorted(
+    f.__module__
+    for f in (
+        dashboard_flow,
+        early_warning_flow,
+        escalation_flow,
+        export_flow,
+        offboarding_flow,
+        recovery_flow,
+        stages_flow,
+        sweeper_flow,
+        webhook_flow,
+        winback_flow,
+    )
+)
+
+
 def main() -> None:
+    start_warm_server(FLOW_MODULES)
     serve(*deployments(), limit=int(os.environ.get("OFFBOARDING_RUNNER_LIMIT", "8")))
 
 

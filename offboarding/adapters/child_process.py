@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 def tethered(command: list[str]) -> list[str]:
@@ -41,11 +42,27 @@ def _main(argv: list[str]) -> None:
     parent, sep, *command = argv
     if sep != "--" or not command:
         raise SystemExit("usage: python -m offboarding.adapters.child_process PPID -- CMD ...")
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != int(parent):  # the parent died before the tie was made
-        raise SystemExit(1)
+    die_with_parent(int(parent))
     os.execvp(command[0], command)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGTERM when `parent` goes; exit now if it already went (Linux)."""
+    if sys.platform.startswith("linux"):
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the tie was made
+        raise SystemExit(1)
+
+
+def name_process(name: bytes) -> None:
+    """The name `top` and `ps -o comm` show (Linux, at most 15 bytes): a forked child would
+    otherwise look like its parent."""
+    if sys.platform.startswith("linux"):
+        _libc().prctl(_PR_SET_NAME, ctypes.c_char_p(name[:15]), 0, 0, 0)
 
 
 if __name__ == "__main__":
