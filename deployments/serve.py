@@ -8,6 +8,7 @@ import os
 from prefect import serve
 from prefect.schedules import Cron
 
+from deployments import FLOW_MODULES
 from flows.dashboard_flow import dashboard_flow
 from flows.early_warning_flow import early_warning_flow
 from flows.escalation_flow import escalation_flow
@@ -116,24 +117,6 @@ DEPLOYMENT_NAMES = {
     "dashboard-refresh",
     "early-warning-daily",
 }
-
-
-#: What a flow-run process imports, once, in the warm-start server (see offboarding.adapters).
-FLOW_MODULES = sorted(
-    f.__module__
-    for f in (
-        dashboard_flow,
-        early_warning_flow,
-        escalation_flow,
-        export_flow,
-        offboarding_flow,
-        recovery_flow,
-        stages_flow,
-        sweeper_flow,
-        webhook_flow,
-        winback_flow,
-    )
-)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ Redis at OFFBOARDING_REDIS_URL; `stop()` drops the databases it created.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -29,6 +30,20 @@ POOL = "offboarding"
 CASES_QUEUE = "cases"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def pool_job_template() -> dict:
+    """The process pool's default job template, its runs' command the warm client's
+    (OFFBOARDING_WARM_START=0: Prefect's own, cold starts)."""
+    from prefect.workers.process import ProcessWorker
+
+    from offboarding.adapters.warm_start import ENABLE_ENV
+    from offboarding.adapters.warm_start.runner_hook import warm_engine_command
+
+    template = ProcessWorker.get_default_base_job_template()
+    if os.environ.get(ENABLE_ENV, "1") != "0":
+        template["variables"]["properties"]["command"]["default"] = warm_engine_command()
+    return template
 
 
 class ProductionStack(Stack):
@@ -108,7 +123,12 @@ class ProductionStack(Stack):
         """The work pool, every deployment of prefect.yaml, and the zombie automation."""
         from offboard.zombies import install_zombie_automation
 
-        self._prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
+        template = self.state_dir / "pool-job-template.json"
+        template.write_text(json.dumps(pool_job_template()))
+        self._prefect(
+            "work-pool", "create", POOL, "--type", "process", "--overwrite",
+            "--base-job-template", str(template),
+        )  # fmt: skip
         # the limit is the pool's, kept by the server, not a per-worker `--limit`: Prefect 3.8's
         # worker stops altogether when a resumed run reaches it while its slot for that run is
         # not yet given back ("already holding one of this CapacityLimiter's tokens")
@@ -142,9 +162,7 @@ class ProductionStack(Stack):
                 [
                     sys.executable,
                     "-m",
-                    "prefect",
-                    "worker",
-                    "start",
+                    "deployments.worker",  # `prefect worker start` with the warm start beside it
                     "--pool",
                     POOL,
                     "--name",

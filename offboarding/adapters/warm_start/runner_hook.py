@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -31,9 +32,10 @@ PREFECT_MODULES = (
 )
 
 
-def start_warm_server(modules: Sequence[str]) -> subprocess.Popen | None:
-    """The server, importing Prefect and `modules`; engine runs started after this go through
-    it. None (cold starts) off Linux or with OFFBOARDING_WARM_START=0."""
+def start_warm_server(modules: Sequence[str], route: bool = True) -> subprocess.Popen | None:
+    """The server, importing Prefect and `modules`; with `route`, this process's runner starts
+    its engine runs through it (a process worker takes the pool's command instead). None (cold
+    starts) off Linux or with OFFBOARDING_WARM_START=0."""
     if os.environ.get(ENABLE_ENV, "1") == "0" or not sys.platform.startswith("linux"):
         return None
     name = f"offboarding-warm-{os.getpid()}-{secrets.token_hex(8)}"
@@ -49,8 +51,14 @@ def start_warm_server(modules: Sequence[str]) -> subprocess.Popen | None:
         ]
     )
     os.environ[SOCKET_ENV] = name  # the runner passes its environment on to every run
-    route_engine_runs()
+    if route:
+        route_engine_runs()
     return server
+
+
+def warm_engine_command() -> str:
+    """The engine command through the client, for a process pool's job template."""
+    return shlex.join([sys.executable, "-m", CLIENT_MODULE, *ENGINE])
 
 
 def warm_command(command: Sequence[str]) -> list[str]:

@@ -123,3 +123,20 @@ def test_only_the_engine_command_is_rewritten() -> None:
         "prefect.engine",
     ]
     assert warm_command(["/py", "-m", "other"]) == ["/py", "-m", "other"]
+
+
+def test_the_warm_server_imports_the_module_of_every_deployed_flow() -> None:
+    from deployments import FLOW_MODULES
+    from deployments.serve import deployments
+
+    entrypoints = {d.entrypoint.split(":")[0] for d in deployments()}
+    assert {f"flows.{Path(e).stem}" for e in entrypoints} == set(FLOW_MODULES)
+
+
+def test_the_production_pools_runs_start_through_the_client(monkeypatch) -> None:  # noqa: ANN001
+    from offboard.stack_production import pool_job_template
+
+    command = pool_job_template()["variables"]["properties"]["command"]["default"]
+    assert command.split()[1:] == ["-m", CLIENT_MODULE, "-m", "prefect.engine"]
+    monkeypatch.setenv("OFFBOARDING_WARM_START", "0")
+    assert pool_job_template()["variables"]["properties"]["command"].get("default") is None
