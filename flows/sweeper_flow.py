@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.stage_flow import run_stages
+from offboarding.cases.store import OffboardingError
 from tasks.recovery import restart_failed_runs
 from tasks.sweeps import (
     check_acknowledgements,
@@ -16,6 +17,10 @@ from tasks.sweeps import (
     recover_orphaned_runs,
 )
 from tasks.webhooks import prune_webhook_events
+
+
+class MissedStagesFailed(OffboardingError):
+    """The sweep did everything else; these stages failed again and need a person's look."""
 
 
 def run_missed_stages() -> tuple[list[str], dict[str, str]]:
@@ -41,5 +46,10 @@ def sweeper_flow(orphan_after_seconds: float = 100) -> dict[str, list[str]]:
     lines = [f"- **{k}**: {', '.join(v) or 'none'}" for k, v in result.items()]
     create_markdown_artifact("# Daily sweep\n\n" + "\n".join(lines), key="daily-sweep")
     if stages_failed:  # the sweep did the rest; its state says what needs a look
-        raise RuntimeError(f"{len(stages_failed)} missed stage(s) failed again: {stages_failed}")
+        failed = "; ".join(f"{k} ({why})" for k, why in stages_failed.items())
+        raise MissedStagesFailed(
+            f"the sweep ran; {len(stages_failed)} missed stage(s) failed again and need a look: "
+            f"{failed}. Everything else it did is in the run's artifact `daily-sweep`; the next "
+            "sweep tries them again"
+        )
     return result

@@ -16,8 +16,9 @@ from offboard.cli.output import console, print_result
 def sweep(as_json: bool = JsonOpt) -> None:
     """Run the daily sweeper now (escalations, missed stages, orphaned runs)."""
     from flows.sweeper_flow import sweeper_flow
+    from offboard.cli.output import run_or_fail
 
-    print_result(sweeper_flow(), as_json)
+    print_result(run_or_fail(sweeper_flow, as_json), as_json)
 
 
 def retry(

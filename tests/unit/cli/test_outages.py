@@ -38,3 +38,20 @@ def test_an_outage_is_a_clear_message(exc: BaseException, capsys: pytest.Capture
 def test_a_bug_is_not_an_outage() -> None:
     with pytest.raises(KeyError):
         run_or_fail(_raise(KeyError("oops")), as_json=True)
+
+
+def test_a_sweep_whose_missed_stage_fails_again_says_so_plainly(monkeypatch) -> None:  # noqa: ANN001
+    """`offboard sweep` with a stage that failed again: one line naming it, exit 2, no trace."""
+    from typer.testing import CliRunner
+
+    import flows.sweeper_flow as sweeper
+    from offboard.cli import app
+    from tests.unit.cli.test_cli_bad_input import assert_clean_error
+
+    def failing_sweep() -> None:
+        raise sweeper.MissedStagesFailed(
+            "the sweep ran; 1 missed stage(s) failed again: C-1:closure"
+        )
+
+    monkeypatch.setattr(sweeper, "sweeper_flow", failing_sweep)
+    assert_clean_error(CliRunner().invoke(app, ["sweep"]), "C-1:closure", "failed again")
