@@ -32,17 +32,31 @@ def _connect() -> socket.socket | None:
     return sock
 
 
+def _open(fd: int) -> int:
+    """`fd`, or /dev/null in its place when the runner started us with it closed."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+    return fd
+
+
 def _cold(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, *argv])
 
 
 def main(argv: list[str]) -> None:
+    streams = [_open(fd) for fd in (0, 1, 2)]  # before the socket, which would take a closed 0
     sock = _connect()
     if sock is None:
         _cold(argv)
     header = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
-    socket.send_fds(sock, [len(header).to_bytes(4, "big")], [0, 1, 2])
-    sock.sendall(header)
+    try:
+        socket.send_fds(sock, [len(header).to_bytes(4, "big")], streams)
+        sock.sendall(header)
+    except OSError:  # the server went away mid-request: nothing ran yet
+        sock.close()
+        _cold(argv)
 
     child: list[int] = []
     pending: list[int] = []

@@ -49,14 +49,25 @@ def main(argv: list[str]) -> None:
         if request is None:
             conn.close()
             continue
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # no memory or process slots: this client starts cold
+            print(f"warm start: cannot fork ({exc}); the run starts cold")
+            _release(conn, request[0])
+            continue
         if pid == 0:
             _become_engine(listener, conn, children, *request)
             return  # the child ends as the engine ended, through the interpreter's own exit
         children[pid] = conn
-        for fd in request[0]:
-            os.close(fd)
+        _release(None, request[0])
         _reap(children)  # a child that ended before it was recorded
+
+
+def _release(conn: socket.socket | None, fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+    if conn is not None:
+        conn.close()
 
 
 def _handshake(conn: socket.socket) -> tuple[list[int], dict] | None:

@@ -20,9 +20,10 @@ from offboarding.adapters.warm_start.runner_hook import warm_command
 from tests.unit.stack.test_child_processes import _gone
 
 TOY = """
-import json, os, sys, time
+import json, os, stat, sys, time
 comm = open(f"/proc/{os.getpid()}/comm").read().strip()
 print(json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(), "comm": comm,
+                  "stdin_socket": stat.S_ISSOCK(os.fstat(0).st_mode),
                   "argv": sys.argv[1:], "toy": os.environ.get("TOY")}), flush=True)
 print("to stderr", file=sys.stderr, flush=True)
 if os.environ.get("TOY") == "sleep":
@@ -93,6 +94,20 @@ def test_a_signal_to_the_client_reaches_the_run_and_a_killed_client_takes_it_alo
     client.send_signal(signal.SIGKILL)
     client.wait(30)
     assert _gone(run), "the run outlived its killed client"
+
+
+def test_a_client_started_with_stdin_closed_still_runs_warm(
+    server: tuple[subprocess.Popen, str], toy_path: str, tmp_path: Path
+) -> None:
+    proc, name = server
+    command = f"exec 0<&- {sys.executable} -m {CLIENT_MODULE} -m toy_engine"
+    env = {**os.environ, "PYTHONPATH": toy_path, SOCKET_ENV: name, "TOY": "no-stdin"}
+    done = subprocess.run(
+        ["sh", "-c", command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    seen = json.loads(done.stdout)
+    assert seen["ppid"] == proc.pid and seen["toy"] == "no-stdin" and done.returncode == 0
+    assert not seen["stdin_socket"]  # /dev/null, not the client's own connection
 
 
 def test_the_server_ignores_a_garbled_request_and_keeps_serving(
