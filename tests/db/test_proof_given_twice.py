@@ -62,3 +62,28 @@ def test_a_used_code_proves_nothing_for_another_decision_or_without_the_code(env
     assert not no_code["accepted"] and "missing code" in no_code["why"]
     stranger = prove_decider.fn(case_id, KEY, {**value, "decided_by": "mallory@example.com"})
     assert not stranger["accepted"]
+
+
+def test_two_attempts_of_one_run_racing_with_the_same_code_are_both_accepted(env: Path) -> None:
+    """A restarted run and the old one, at once: one uses the code, the other finds it proven."""
+    import threading
+
+    case_id = open_test_case("ACME-SMB", "PROOF-TWICE-3")
+    owner = _owner(case_id)
+    code = decision_code(server_secret(get_settings()), case_id, KEY, owner, "code")
+    value = {"decided_by": owner, "is_cancellation": True, "decision_code": code}
+    start, results = threading.Barrier(2), []
+
+    def attempt() -> None:
+        start.wait()
+        results.append(prove_decider.fn(case_id, KEY, value))
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r["accepted"] for r in results] == [True, True], results
+    view = case_view(case_id)
+    assert not [a for a in view["audit"] if a["action"] == "proof_refused"]
+    assert not view["decisions"]
