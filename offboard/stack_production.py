@@ -37,11 +37,11 @@ def pool_job_template() -> dict:
     (OFFBOARDING_WARM_START=0: Prefect's own, cold starts)."""
     from prefect.workers.process import ProcessWorker
 
-    from offboarding.adapters.warm_start import ENABLE_ENV
+    from offboarding.adapters.warm_start import warm_start_enabled
     from offboarding.adapters.warm_start.runner_hook import warm_engine_command
 
     template = ProcessWorker.get_default_base_job_template()
-    if os.environ.get(ENABLE_ENV, "1") != "0":
+    if warm_start_enabled():
         template["variables"]["properties"]["command"]["default"] = warm_engine_command()
     return template
 

@@ -131,7 +131,7 @@ def prove_decider(case_id: str, input_key: str, value: dict[str, Any]) -> dict[s
                 "method": (previous.data or {}).get("proven_by"),
                 "why": previous.why,
             }
-        if (kept_proof := _proven_before(s, case_id, input_key, value)) is not None:
+        if (kept_proof := _proven_before(s, case_id, input_key, person, value)) is not None:
             return kept_proof
         case = get_case(s, case_id)
         try:
@@ -146,7 +146,7 @@ def prove_decider(case_id: str, input_key: str, value: dict[str, Any]) -> dict[s
                 case.waiting_since,
             )
         except ProofError as exc:
-            if (kept_proof := _proven_before(s, case_id, input_key, value)) is not None:
+            if (kept_proof := _proven_before(s, case_id, input_key, person, value)) is not None:
                 s.rollback()  # this run's other attempt used the code: not a wrong proof
                 return kept_proof
             why = f"identity not proven: {exc}"
@@ -168,14 +168,15 @@ def prove_decider(case_id: str, input_key: str, value: dict[str, Any]) -> dict[s
     return {"accepted": True, **proof, "why": ""}
 
 
-def _proven_before(session, case_id: str, input_key: str, value: dict[str, Any]) -> dict | None:  # noqa: ANN001
+def _proven_before(  # noqa: ANN001
+    session, case_id: str, input_key: str, person: str, value: dict[str, Any]
+) -> dict | None:
     """The accepted proof of this decision when an earlier attempt of the run already used the
     code (a retried task, a re-walk after a crash, a restarted run racing the old one): the same
     person's same valid code for the same decision is not refused for being given twice."""
     kept = step_result(session, case_id, PROVEN_STEP + input_key)
     if kept is None:
         return None
-    person = str(value.get("decided_by") or "").strip().lower()
     code = str(value.get("decision_code") or "")
     method = match_code(server_secret(get_settings()), case_id, input_key, person, code)
     if kept.get("person") != person or method != kept.get("method"):

@@ -13,3 +13,11 @@ Kept light: the client imports this package, and nothing here may import more th
 SOCKET_ENV = "OFFBOARDING_WARM_SOCKET"  # the server's abstract socket name, "" = cold starts
 ENABLE_ENV = "OFFBOARDING_WARM_START"  # "0" turns the warm start off
 CLIENT_MODULE = "offboarding.adapters.warm_start.client"
+
+
+def warm_start_enabled() -> bool:
+    """On Linux unless OFFBOARDING_WARM_START=0 (the runner's and the pool template's test)."""
+    import os
+    import sys
+
+    return os.environ.get(ENABLE_ENV, "1") != "0" and sys.platform.startswith("linux")

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from offboarding.adapters.warm_start import CLIENT_MODULE, ENABLE_ENV, SOCKET_ENV
+from offboarding.adapters.warm_start import CLIENT_MODULE, SOCKET_ENV, warm_start_enabled
 
 ENGINE = ["-m", "prefect.engine"]
 
@@ -36,7 +36,7 @@ def start_warm_server(modules: Sequence[str], route: bool = True) -> subprocess.
     """The server, importing Prefect and `modules`; with `route`, this process's runner starts
     its engine runs through it (a process worker takes the pool's command instead). None (cold
     starts) off Linux or with OFFBOARDING_WARM_START=0."""
-    if os.environ.get(ENABLE_ENV, "1") == "0" or not sys.platform.startswith("linux"):
+    if not warm_start_enabled():
         return None
     name = f"offboarding-warm-{os.getpid()}-{secrets.token_hex(8)}"
     server = subprocess.Popen(
